@@ -1,0 +1,185 @@
+# duopipe -- POSIX make.  See README.md and ../shared/DESIGN.md.
+.POSIX:
+.SUFFIXES:
+.SUFFIXES: .c .o
+
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+DUO_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
+	-Wall -Wextra -pedantic -Werror
+ALL_CFLAGS = $(DUO_CFLAGS) $(CFLAGS)
+LDLIBS = -lcurl -lcrypto
+CHECK_LIBS = -lcheck_pic -pthread -lrt -lm -lsubunit
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+
+TOOLS = duo-sign duo-get duo-fmt duo-ckpt
+SCRIPTS = duo-collect
+MODULES = util compat urlenc conf sign http json cursor fmt ckpt
+LIBSRC = lib/util.c lib/compat.c lib/urlenc.c lib/conf.c lib/sign.c \
+	lib/http.c lib/json.c lib/cursor.c lib/fmt.c lib/ckpt.c
+LIBOBJ = lib/util.o lib/compat.o lib/urlenc.o lib/conf.o lib/sign.o \
+	lib/http.o lib/json.o lib/cursor.o lib/fmt.o lib/ckpt.o
+HDR = lib/duo.h lib/json.h
+UNITS = tests/unit/check_util tests/unit/check_urlenc \
+	tests/unit/check_conf tests/unit/check_sign tests/unit/check_json \
+	tests/unit/check_cursor tests/unit/check_fmt tests/unit/check_ckpt
+SAN_TOOLS = san/duo-sign san/duo-get san/duo-fmt san/duo-ckpt
+SAN_UNITS = san/check_util san/check_urlenc san/check_conf san/check_sign \
+	san/check_json san/check_cursor san/check_fmt san/check_ckpt
+MAN1 = man/duo-sign.1 man/duo-get.1 man/duo-fmt.1 man/duo-ckpt.1 \
+	man/duo-collect.1
+MAN5 = man/duo.conf.5
+MAN7 = man/duo.7
+DEBPKGS = gcc make libc6-dev pkg-config libcurl4-openssl-dev libssl-dev \
+	libjsmn-dev check libsubunit-dev python3 openssl curl tzdata \
+	mandoc shellcheck pcre2-utils jq
+
+all: $(TOOLS)
+
+.c.o:
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBOBJ): $(HDR)
+duo-sign.o duo-get.o duo-fmt.o duo-ckpt.o: $(HDR)
+
+lib/libduo.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+duo-sign: duo-sign.o lib/libduo.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ duo-sign.o lib/libduo.a $(LDLIBS)
+duo-get: duo-get.o lib/libduo.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ duo-get.o lib/libduo.a $(LDLIBS)
+duo-fmt: duo-fmt.o lib/libduo.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ duo-fmt.o lib/libduo.a $(LDLIBS)
+duo-ckpt: duo-ckpt.o lib/libduo.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ duo-ckpt.o lib/libduo.a $(LDLIBS)
+
+# Unit tests: one Check suite per lib module.
+$(UNITS): lib/libduo.a $(HDR)
+tests/unit/check_util: tests/unit/check_util.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libduo.a $(CHECK_LIBS) $(LDLIBS)
+tests/unit/check_urlenc: tests/unit/check_urlenc.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libduo.a $(CHECK_LIBS) $(LDLIBS)
+tests/unit/check_conf: tests/unit/check_conf.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libduo.a $(CHECK_LIBS) $(LDLIBS)
+tests/unit/check_sign: tests/unit/check_sign.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libduo.a $(CHECK_LIBS) $(LDLIBS)
+tests/unit/check_json: tests/unit/check_json.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libduo.a $(CHECK_LIBS) $(LDLIBS)
+tests/unit/check_cursor: tests/unit/check_cursor.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libduo.a $(CHECK_LIBS) $(LDLIBS)
+tests/unit/check_fmt: tests/unit/check_fmt.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libduo.a $(CHECK_LIBS) $(LDLIBS)
+tests/unit/check_ckpt: tests/unit/check_ckpt.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libduo.a $(CHECK_LIBS) $(LDLIBS)
+
+# The same programs built with ASan and UBSan, straight from the sources.
+$(SAN_TOOLS) $(SAN_UNITS): $(LIBSRC) $(HDR)
+san/duo-sign: duo-sign.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ duo-sign.c $(LIBSRC) $(LDLIBS)
+san/duo-get: duo-get.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ duo-get.c $(LIBSRC) $(LDLIBS)
+san/duo-fmt: duo-fmt.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ duo-fmt.c $(LIBSRC) $(LDLIBS)
+san/duo-ckpt: duo-ckpt.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ duo-ckpt.c $(LIBSRC) $(LDLIBS)
+san/check_util: tests/unit/check_util.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ tests/unit/check_util.c $(LIBSRC) $(CHECK_LIBS) $(LDLIBS)
+san/check_urlenc: tests/unit/check_urlenc.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ tests/unit/check_urlenc.c $(LIBSRC) $(CHECK_LIBS) $(LDLIBS)
+san/check_conf: tests/unit/check_conf.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ tests/unit/check_conf.c $(LIBSRC) $(CHECK_LIBS) $(LDLIBS)
+san/check_sign: tests/unit/check_sign.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ tests/unit/check_sign.c $(LIBSRC) $(CHECK_LIBS) $(LDLIBS)
+san/check_json: tests/unit/check_json.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ tests/unit/check_json.c $(LIBSRC) $(CHECK_LIBS) $(LDLIBS)
+san/check_cursor: tests/unit/check_cursor.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ tests/unit/check_cursor.c $(LIBSRC) $(CHECK_LIBS) $(LDLIBS)
+san/check_fmt: tests/unit/check_fmt.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ tests/unit/check_fmt.c $(LIBSRC) $(CHECK_LIBS) $(LDLIBS)
+san/check_ckpt: tests/unit/check_ckpt.c
+	@mkdir -p san
+	$(CC) $(DUO_CFLAGS) $(SANFLAGS) -o $@ tests/unit/check_ckpt.c $(LIBSRC) $(CHECK_LIBS) $(LDLIBS)
+
+# make check: install what is missing (as root), then unit and e2e tests,
+# then the same again under ASan and UBSan.
+check: deps
+	@$(MAKE) check-plain
+	@$(MAKE) check-san
+
+check-plain: all $(UNITS)
+	@sh tests/run-units $(UNITS)
+	@sh tests/e2e/run .
+
+check-san: $(SAN_TOOLS) $(SAN_UNITS)
+	@cp duo-collect san/duo-collect
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    sh tests/run-units $(SAN_UNITS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    sh tests/e2e/run san
+
+lint:
+	@mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
+	@shellcheck -s sh duo-collect tests/run-units tests/e2e/run \
+	    tests/e2e/lib.sh tests/e2e/*.t bench/get bench/fmt tests/demo
+
+demo: deps
+	@$(MAKE) all
+	@sh tests/demo
+
+deps:
+	@if ! command -v dpkg-query >/dev/null 2>&1; then exit 0; fi; \
+	missing=; for p in $(DEBPKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		    grep -q ' installed$$' || missing="$$missing $$p"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+		echo "make deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		    apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+		echo "make deps: missing packages; run:" >&2; \
+		echo "    sudo apt-get install$$missing" >&2; exit 2; \
+	fi
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	cp $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)/
+	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+
+uninstall:
+	cd $(DESTDIR)$(BINDIR) && rm -f $(TOOLS) $(SCRIPTS)
+	cd $(DESTDIR)$(MANDIR)/man1 && rm -f duo-sign.1 duo-get.1 duo-fmt.1 \
+	    duo-ckpt.1 duo-collect.1
+	rm -f $(DESTDIR)$(MANDIR)/man5/duo.conf.5 $(DESTDIR)$(MANDIR)/man7/duo.7
+
+clean:
+	rm -f $(TOOLS) *.o lib/*.o lib/libduo.a $(UNITS)
+	rm -rf san
+
+.PHONY: all check check-plain check-san lint demo deps install uninstall clean

@@ -1,0 +1,4 @@
+/* conf: placeholder until the module lands. */
+#include "duo.h"
+
+typedef int conf_placeholder;

@@ -1,0 +1,209 @@
+/*
+ * libduo: the code shared by the duopipe tools.  Never installed.
+ *
+ * Conventions (see ../shared/STYLE.md): nothing in lib/ prints or exits,
+ * except the x-prefixed helpers, which exit on out-of-memory only.
+ * Functions that can fail return 0 on success and -1 on failure, and
+ * write a one-line reason into the caller's error buffer, which is
+ * DUO_ERRLEN bytes long.
+ */
+#ifndef DUO_H
+#define DUO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "json.h"
+
+#define DUO_ERRLEN	256
+
+/* Exit status shared by every tool (DESIGN.md). */
+#define DUO_EXIT_OK	0
+#define DUO_EXIT_FAIL	1
+#define DUO_EXIT_USAGE	2
+#define DUO_EXIT_TEMP	3
+
+/* ---- util: buffers, x-helpers, error buffers, line input ---- */
+
+struct buf {
+	char	*p;	/* always NUL-terminated when cap > 0 */
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+
+void	 buf_init(struct buf *);
+void	 buf_free(struct buf *);
+void	 buf_wipe(struct buf *);	/* OPENSSL_cleanse, then free */
+void	 buf_reset(struct buf *);	/* len = 0, keeps memory */
+void	 xbuf_grow(struct buf *, size_t);	/* room for n more bytes */
+void	 xbuf_add(struct buf *, const void *, size_t);
+void	 xbuf_adds(struct buf *, const char *);
+void	 xbuf_addc(struct buf *, int);
+void	 xbuf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Fill an error buffer of DUO_ERRLEN bytes; returns -1 for tail calls. */
+int	 seterr(char *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Read one line into b, without its LF.  At most max bytes are kept; the
+ * rest of an over-long line is read and discarded.  Returns 1 when a line
+ * was read, 0 at end of input, -1 on a read error.  *flags gets
+ * LINE_LONG when bytes were discarded and LINE_NOEOL when the line ended
+ * at EOF without LF.
+ */
+#define LINE_LONG	0x1
+#define LINE_NOEOL	0x2
+int	 buf_getline(struct buf *, FILE *, size_t, int *);
+
+/* Flush and check a stream we wrote to; -1 with reason on failure. */
+int	 out_flush(FILE *, const char *, char *);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void	 hex_lower(char *, const unsigned char *, size_t);
+
+/* ---- compat: the few calls that differ between POSIX and Windows ---- */
+
+int64_t	 compat_now_ms(void);		/* wall clock, ms since epoch */
+void	 compat_sleep_ms(long);
+int	 compat_random(void *, size_t);	/* CSPRNG bytes; -1 on failure */
+time_t	 compat_timegm(struct tm *);
+int	 compat_gmtime(time_t, struct tm *);
+int	 compat_localtime(time_t, struct tm *);
+/* Is the file readable or writable by group or others?  1 yes, 0 no. */
+int	 compat_file_is_shared(int fd);
+int	 compat_fsync_dir(const char *, char *);
+int	 compat_rename(const char *, const char *, char *);
+
+/* ---- urlenc: Duo's percent-encoding ---- */
+
+/* Append s[0..n) with every byte outside A-Za-z0-9-._~ as %XX (upper). */
+void	 urlenc_add(struct buf *, const char *, size_t);
+
+/* ---- conf: duo.conf ---- */
+
+struct duo_conf {
+	char	*path;		/* file read, or NULL */
+	char	*ikey;
+	char	*skey;		/* the one heap copy; conf_free wipes it */
+	char	*host;		/* as configured, may end in :port */
+	char	*http_proxy;	/* NULL when unset */
+	char	*cafile;	/* NULL: system trust store */
+	char	*user_agent;	/* NULL: default */
+	long	 timeout;	/* seconds per request; 0: default */
+};
+
+/*
+ * Load the configuration: path if not NULL, else $DUO_CONF, else
+ * ./duo.conf; then DUO_IKEY, DUO_SKEY and DUO_HOST override.  Refuses a
+ * file holding an skey that group or others may read.  Every failure is
+ * a configuration error (exit 2 in the tools).
+ */
+int	 conf_load(struct duo_conf *, const char *, char *);
+/* Parse INI text (no file, no environment, no permission check). */
+int	 conf_parse(struct duo_conf *, const char *, size_t, char *);
+void	 conf_free(struct duo_conf *);
+
+/* ---- sign: Duo request signing ---- */
+
+struct sign_param {
+	const char	*name;		/* raw, not encoded */
+	const char	*value;
+};
+
+struct sign_req {
+	int			 version;	/* 1, 2, 4 or 5 */
+	int			 sha512;	/* v1/v2 only: 1 SHA-512, 0 SHA-1 */
+	const char		*method;
+	const char		*host;
+	const char		*path;
+	const char		*date;		/* RFC 2822; unused by v1 */
+	const struct sign_param	*params;
+	size_t			 nparams;
+	const char		*body;		/* v4/v5 POST body, or NULL */
+	size_t			 bodylen;
+	const struct sign_param	*xduo;		/* v5 X-Duo-* headers */
+	size_t			 nxduo;
+};
+
+/* Canonical parameter line: encoded, sorted by name then value. */
+void	 sign_params(struct buf *, const struct sign_param *, size_t);
+/* The canonical string, without trailing newline. */
+int	 sign_canon(const struct sign_req *, struct buf *, char *);
+/* "Basic base64(ikey:hexhmac)". */
+int	 sign_auth(const struct sign_req *, const char *, const char *,
+	    struct buf *, char *);
+/* 0 when the Authorization value is right for the request, else -1. */
+int	 sign_verify(const struct sign_req *, const char *, const char *,
+	    const char *, char *);
+/* RFC 2822 date with English names in UTC ("Tue, 21 Aug 2012 ... -0000"). */
+void	 sign_date(char *, size_t, time_t);
+
+/* ---- json: strict validation and walking over jsmn ---- */
+
+struct json {
+	const char	*s;
+	size_t		 len;
+	jsmntok_t	*tok;
+	int		 ntok;
+	int		 cap;
+};
+
+#define JSON_MAXLEN	(64u * 1024 * 1024)	/* bytes of one document */
+#define JSON_MAXTOK	(4 * 1024 * 1024)	/* tokens of one document */
+#define JSON_MAXDEPTH	512
+
+void	 json_init(struct json *);
+void	 json_free(struct json *);
+/*
+ * Tokenize s[0..len) and validate it: one root value spanning the whole
+ * input (surrounding whitespace allowed), every object key a string with
+ * exactly one value, valid escapes, valid literals and numbers, UTF-8
+ * string contents, nesting at most JSON_MAXDEPTH.  Token memory is
+ * reused across calls.
+ */
+int	 json_parse(struct json *, const char *, size_t, char *);
+/* Index of the token after the subtree rooted at token i. */
+int	 json_skip(const struct json *, int);
+/* Value token of member key in object token obj, or -1. */
+int	 json_get(const struct json *, int, const char *);
+/* Walk "a.b.c" through nested objects from obj; -1 if absent. */
+int	 json_path(const struct json *, int, const char *);
+/* Is token i the literal null (or i < 0)? */
+int	 json_isnull(const struct json *, int);
+/* Does string token i equal s after unescaping? */
+int	 json_streq(const struct json *, int, const char *);
+/*
+ * Append the value of token i: a string unescaped to UTF-8, any other
+ * token as its raw text.  -1 on a malformed escape.
+ */
+int	 json_str(const struct json *, int, struct buf *);
+/* Integer value of a number token (or a string holding digits). */
+int	 json_int(const struct json *, int, long long *);
+/* Append s[0..n) with whitespace outside strings removed. */
+void	 json_compact(struct buf *, const char *, size_t);
+/* Append s[0..n) as the inside of a JSON string (escaped). */
+void	 json_escape(struct buf *, const char *, size_t);
+
+/* ---- http: the one libcurl handle (http.c owns every curl call) ---- */
+/* Declared by the http module; see lib/http.c. */
+
+/* ---- cursor: duo-get's paging state and time arguments ---- */
+/* Declared by the cursor module; see lib/cursor.c. */
+
+/* ---- fmt: record to SIEM line ---- */
+/* Declared by the fmt module; see lib/fmt.c. */
+
+/* ---- ckpt: state directory, exactly-once publication ---- */
+/* Declared by the ckpt module; see lib/ckpt.c. */
+
+#endif /* DUO_H */

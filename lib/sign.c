@@ -1,0 +1,4 @@
+/* sign: placeholder until the module lands. */
+#include "duo.h"
+
+typedef int sign_placeholder;

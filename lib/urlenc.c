@@ -1,0 +1,4 @@
+/* urlenc: placeholder until the module lands. */
+#include "duo.h"
+
+typedef int urlenc_placeholder;

@@ -1,5 +1,4 @@
 # duopipe -- POSIX make.  See README.md and ../shared/DESIGN.md.
-.POSIX:
 .SUFFIXES:
 .SUFFIXES: .c .o
 

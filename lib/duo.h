@@ -154,6 +154,8 @@ struct json {
 	const char	*s;
 	size_t		 len;
 	jsmntok_t	*tok;
+	int		*next;	/* next[i]: index past the subtree of i */
+	int		*work;
 	int		 ntok;
 	int		 cap;
 };

@@ -56,7 +56,8 @@ int	 seterr(char *, const char *, ...)
 
 /*
  * Read one line into b, without its LF.  At most max bytes are kept; the
- * rest of an over-long line is read and discarded.  Returns 1 when a line
+ * rest of an over-long line is read and discarded (the line is read
+ * whole first, so memory peaks at its length).  Returns 1 when a line
  * was read, 0 at end of input, -1 on a read error.  *flags gets
  * LINE_LONG when bytes were discarded and LINE_NOEOL when the line ended
  * at EOF without LF.
@@ -197,10 +198,116 @@ void	 json_compact(struct buf *, const char *, size_t);
 void	 json_escape(struct buf *, const char *, size_t);
 
 /* ---- http: the one libcurl handle (http.c owns every curl call) ---- */
-/* Declared by the http module; see lib/http.c. */
+
+#define HTTP_MAXBODY	(64L * 1024 * 1024)	/* bytes of one response */
+#define HTTP_TIMEOUT	60L		/* seconds per request by default */
+#define HTTP_RETRY_BASE	1000L		/* ms: first backoff step */
+#define HTTP_RETRY_MAX	7		/* attempts per request */
+#define HTTP_RETRY_CAP	32		/* backoff cap, in base steps */
+
+struct http;
+
+struct http_opts {
+	long	 retry_base_ms;		/* 0: HTTP_RETRY_BASE */
+	int	 retry_max;		/* 0: HTTP_RETRY_MAX */
+	/* Called before each backoff sleep: attempt just failed, delay. */
+	void	(*on_wait)(void *, int, long, const char *);
+	void	*arg;
+};
+
+/*
+ * One easy handle for the whole run: HTTPS only, no redirects, peer and
+ * host always verified, conf cafile/http_proxy/timeout/user_agent.
+ * The handle keeps a pointer to conf, which must outlive it.
+ */
+int	 http_new(struct http **, const struct duo_conf *,
+	    const struct http_opts *, char *);
+void	 http_free(struct http *);
+/*
+ * Signed (v5) GET of https://host/path?params with retries.  On success
+ * (HTTP 200, valid JSON, "stat":"OK") js holds the parsed body, valid
+ * until the next call, and 0 is returned.  Otherwise DUO_EXIT_FAIL (API
+ * error, refused certificate, oversized body) or DUO_EXIT_TEMP (retries
+ * exhausted) with the reason in err.
+ */
+int	 http_get(struct http *, const char *, const struct sign_param *,
+	    size_t, struct json *, char *);
+long	 http_requests(const struct http *);	/* attempts made so far */
 
 /* ---- cursor: duo-get's paging state and time arguments ---- */
-/* Declared by the cursor module; see lib/cursor.c. */
+
+enum cursor_kind {
+	KIND_AUTH, KIND_ADMIN, KIND_TELEPHONY, KIND_ACTIVITY, KIND_OFFLINE,
+	KIND_TRUSTMONITOR, KIND_COUNT
+};
+
+#define CURSOR_MAXAGE	(180LL * 86400 * 1000 - 3600 * 1000) /* ms, 180d-1h */
+#define CURSOR_HASHLEN	16		/* hex digits of a v1 record id */
+#define CURSOR_V1PAGE	1000		/* records Duo returns per v1 call */
+#define CURSOR_MAXSEEN	1000000		/* ids kept for one second */
+
+struct cursor {
+	int	 kind;
+	int	 fresh;		/* parsed from {}: starts at since */
+	int	 done;		/* the last page drained the bound */
+	/* v2-style kinds, ms: window [min, max], max 0 when none is open */
+	int64_t	 min;
+	int64_t	 max;
+	char	*next;		/* next_offset as compact JSON, or NULL */
+	struct buf nextval;	/* next_offset as sent */
+	/* v1-style kinds: second sec, ids of its records delivered */
+	int64_t	 sec;
+	char	(*seen)[CURSOR_HASHLEN + 1];
+	size_t	 nseen;
+	size_t	 capseen;
+};
+
+struct cursor_req {
+	const char		*path;
+	struct sign_param	 params[6];
+	size_t			 nparams;
+	char			 val[4][24];
+};
+
+/* Page outcome flags from cursor_page. */
+#define CURSOR_NOPROGRESS	0x1	/* v1: a full page held nothing new */
+#define CURSOR_CLAMPED		0x2	/* cursor_clamp moved the start */
+
+int	 cursor_kind(const char *);		/* KIND_* or -1 */
+const char *cursor_kindname(int);
+int	 cursor_isv1(int);
+void	 cursor_init(struct cursor *, int);
+void	 cursor_free(struct cursor *);
+/* Parse a cursor of kind; "{}" is a fresh cursor.  -1: malformed or of
+ * another kind. */
+int	 cursor_parse(struct cursor *, int, const char *, size_t, char *);
+/* Append the cursor as one-line compact JSON ({} while fresh). */
+void	 cursor_format(const struct cursor *, struct buf *);
+/* A fresh cursor starts at since (ms). */
+void	 cursor_since(struct cursor *, int64_t);
+/*
+ * Move a start older than now - CURSOR_MAXAGE up to that limit; returns
+ * 1 and the skipped range [*from, *to] (ms) when it did, else 0.
+ */
+int	 cursor_clamp(struct cursor *, int64_t, int64_t *, int64_t *);
+/*
+ * Prepare the next request for records up to bound (ms, inclusive);
+ * limit is the page size (0: the kind's maximum).  Returns 1 with req
+ * filled, 0 when nothing is left to fetch.
+ */
+int	 cursor_request(struct cursor *, int64_t, long, struct cursor_req *);
+/*
+ * Take one page: js holds the whole response body.  Appends each new
+ * record, compacted, plus LF to out, counts them in *n, advances the
+ * cursor and sets *flags.  -1 when the response has the wrong shape.
+ */
+int	 cursor_page(struct cursor *, const struct json *, int64_t, long,
+	    struct buf *, size_t *, int *, char *);
+/* Time arguments (ms): a duration before now (90m, 12h, 7d, 1h30m),
+ * ISO 8601 (UTC unless a zone is given) or epoch seconds. */
+int	 cursor_time(const char *, int64_t, int64_t *, char *);
+/* A duration (plain digits are seconds) in ms. */
+int	 cursor_duration(const char *, int64_t *, char *);
 
 /* ---- fmt: record to SIEM line ---- */
 /* Declared by the fmt module; see lib/fmt.c. */

@@ -167,27 +167,34 @@ seterr(char *err, const char *fmt, ...)
 int
 buf_getline(struct buf *b, FILE *fp, size_t max, int *flags)
 {
-	int c;
+	ssize_t n;
 
-	buf_reset(b);
+	/* getdelim scans stdio's buffer with memchr: far faster than getc. */
 	*flags = 0;
-	for (;;) {
-		c = getc(fp);
-		if (c == EOF) {
-			if (ferror(fp))
-				return -1;
-			if (b->len == 0 && !(*flags & LINE_LONG))
-				return 0;
-			*flags |= LINE_NOEOL;
-			return 1;
-		}
-		if (c == '\n')
-			return 1;
-		if (b->len < max)
-			xbuf_addc(b, c);
-		else
-			*flags |= LINE_LONG;
+	errno = 0;
+	if ((n = getdelim(&b->p, &b->cap, '\n', fp)) == -1) {
+		buf_reset(b);
+		if (ferror(fp))
+			return -1;
+		if (errno == ENOMEM || errno == EOVERFLOW)
+			return -1;
+		return 0;
 	}
+	b->len = (size_t)n;
+	if (b->len > 0 && b->p[b->len - 1] == '\n')
+		b->len--;
+	else
+		*flags |= LINE_NOEOL;
+	if (b->len > max) {
+		b->len = max;
+		*flags |= LINE_LONG;
+		if (b->cap > 2 * max + 64) {	/* give a huge line back */
+			b->p = xrealloc(b->p, max + 1);
+			b->cap = max + 1;
+		}
+	}
+	b->p[b->len] = '\0';
+	return 1;
 }
 
 int

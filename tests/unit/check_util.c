@@ -1,12 +1,135 @@
-/* check_util: placeholder suite until the module lands. */
+/* check_util: buffers, line input, error buffers, hex. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../lib/duo.h"
 
-START_TEST(test_placeholder)
+START_TEST(test_buf)
 {
-	ck_assert_int_eq(1, 1);
+	struct buf b;
+	int i;
+
+	buf_init(&b);
+	for (i = 0; i < 1000; i++)
+		xbuf_addc(&b, 'a' + i % 26);
+	ck_assert_uint_eq(b.len, 1000);
+	ck_assert_int_eq(b.p[1000], '\0');
+	ck_assert_int_eq(b.p[27], 'b');
+	buf_reset(&b);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_str_eq(b.p, "");
+	xbuf_printf(&b, "%s=%d|", "n", 42);
+	xbuf_adds(&b, "x");
+	xbuf_add(&b, "\0y", 2);
+	ck_assert_uint_eq(b.len, 8);
+	ck_assert(memcmp(b.p, "n=42|x\0y", 8) == 0);
+	buf_wipe(&b);
+	ck_assert_ptr_null(b.p);
+	ck_assert_uint_eq(b.cap, 0);
+}
+END_TEST
+
+static const struct {
+	const char	*in;
+	size_t		 inlen;
+	size_t		 max;
+	int		 nlines;
+	const char	*lines[4];
+	int		 flags[4];
+} lines[] = {
+	{ "a\nbc\n", 5, 100, 2, { "a", "bc" }, { 0, 0 } },
+	{ "a\nbc", 4, 100, 2, { "a", "bc" }, { 0, LINE_NOEOL } },
+	{ "\n\n", 2, 100, 2, { "", "" }, { 0, 0 } },
+	{ "abcdef\ngh\n", 10, 3, 2, { "abc", "gh" }, { LINE_LONG, 0 } },
+	{ "abcdef", 6, 3, 1, { "abc" }, { LINE_LONG | LINE_NOEOL } },
+	{ "a\0b\n", 4, 100, 1, { "a" }, { 0 } },
+	{ "", 0, 100, 0, { NULL }, { 0 } },
+};
+
+START_TEST(test_getline)
+{
+	FILE *fp;
+	struct buf b;
+	int n, fl, r;
+
+	fp = fmemopen((void *)lines[_i].in, lines[_i].inlen ?
+	    lines[_i].inlen : 1, "r");
+	ck_assert_ptr_nonnull(fp);
+	if (lines[_i].inlen == 0)
+		(void)getc(fp);		/* fmemopen needs size > 0 */
+	buf_init(&b);
+	for (n = 0; (r = buf_getline(&b, fp, lines[_i].max, &fl)) == 1; n++) {
+		ck_assert_int_lt(n, lines[_i].nlines);
+		ck_assert_str_eq(b.p, lines[_i].lines[n]);
+		ck_assert_int_eq(fl, lines[_i].flags[n]);
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(n, lines[_i].nlines);
+	buf_free(&b);
+	fclose(fp);
+}
+END_TEST
+
+START_TEST(test_getline_nul)
+{
+	static const char in[] = "a\0b\nz\n";
+	FILE *fp;
+	struct buf b;
+	int fl;
+
+	/* NUL bytes are kept: the length says where the line ends. */
+	fp = fmemopen((void *)in, sizeof in - 1, "r");
+	buf_init(&b);
+	ck_assert_int_eq(buf_getline(&b, fp, 100, &fl), 1);
+	ck_assert_uint_eq(b.len, 3);
+	ck_assert(memcmp(b.p, "a\0b", 3) == 0);
+	ck_assert_int_eq(buf_getline(&b, fp, 100, &fl), 1);
+	ck_assert_str_eq(b.p, "z");
+	buf_free(&b);
+	fclose(fp);
+}
+END_TEST
+
+START_TEST(test_seterr)
+{
+	char err[DUO_ERRLEN];
+	char big[2 * DUO_ERRLEN];
+
+	ck_assert_int_eq(seterr(err, "%s: %d", "x", 7), -1);
+	ck_assert_str_eq(err, "x: 7");
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	seterr(err, "%s", big);
+	ck_assert_uint_eq(strlen(err), DUO_ERRLEN - 1);
+	ck_assert_int_eq(seterr(NULL, "ignored"), -1);
+}
+END_TEST
+
+START_TEST(test_hex)
+{
+	static const unsigned char in[] = { 0x00, 0x0f, 0xa5, 0xff };
+	char out[9];
+
+	hex_lower(out, in, sizeof in);
+	ck_assert_str_eq(out, "000fa5ff");
+}
+END_TEST
+
+START_TEST(test_out_flush)
+{
+	FILE *fp;
+	char err[DUO_ERRLEN];
+
+	/* /dev/full fails every write: the error must be reported. */
+	fp = fopen("/dev/full", "w");
+	if (fp == NULL)
+		return;
+	fputs("data\n", fp);
+	ck_assert_int_eq(out_flush(fp, "stdout", err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "stdout: write error"));
+	fclose(fp);
 }
 END_TEST
 
@@ -14,11 +137,17 @@ int
 main(void)
 {
 	Suite *s = suite_create("util");
-	TCase *tc = tcase_create("placeholder");
+	TCase *tc = tcase_create("util");
 	SRunner *sr;
 	int nf;
 
-	tcase_add_test(tc, test_placeholder);
+	tcase_add_test(tc, test_buf);
+	tcase_add_loop_test(tc, test_getline, 0,
+	    (int)(sizeof lines / sizeof lines[0]));
+	tcase_add_test(tc, test_getline_nul);
+	tcase_add_test(tc, test_seterr);
+	tcase_add_test(tc, test_hex);
+	tcase_add_test(tc, test_out_flush);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,19 +1,21 @@
 /*
- * json: strict JSON validation and walking on top of jsmn.
+ * json: a strict, single-pass JSON tokenizer and the helpers that walk
+ * its tokens.
  *
- * jsmn is a tokenizer, not a validator: it accepts "[1,]", "{"a"}" and
- * raw control bytes in strings.  json_parse therefore checks, after
- * tokenizing, the text between tokens (exactly one ',' between siblings,
- * one ':' between a key and its value, only whitespace elsewhere), every
- * literal and number against the JSON grammar, every string for valid
- * escapes and UTF-8, and the nesting depth.  It also records for each
- * token the index just past its subtree, so json_skip is O(1).
+ * The tokens are jsmn's (jsmntok_t from jsmn.h, with parent links), so
+ * code reads them as it would read jsmn's.  The tokenizing is done here
+ * rather than by jsmn_parse: jsmn does not validate ("[1,]", "{"a"}",
+ * raw control bytes and bad UTF-8 in strings all pass), and jsmn plus a
+ * validation pass over its tokens cost twice what duo-fmt's speed target
+ * allows (see bench/fmt).  This scanner checks the full JSON grammar
+ * (RFC 8259) as it goes: structure, literals, numbers, escapes, UTF-8 in
+ * strings, and the nesting depth.  It also records for each token the
+ * index just past its subtree, so json_skip is O(1).
  */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JSON_IMPL
 #include "duo.h"
 
 #define JSON_MINTOK	64
@@ -37,85 +39,6 @@ static int
 isws(int c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Text span of token i, quotes included for strings. */
-static int
-tstart(const struct json *j, int i)
-{
-	return j->tok[i].type == JSMN_STRING ? j->tok[i].start - 1 :
-	    j->tok[i].start;
-}
-
-static int
-tend(const struct json *j, int i)
-{
-	return j->tok[i].type == JSMN_STRING ? j->tok[i].end + 1 :
-	    j->tok[i].end;
-}
-
-/* Is s[from..to) whitespace around exactly one sep (or none if sep 0)? */
-static int
-gap_ok(const char *s, int from, int to, int sep)
-{
-	int seen = 0;
-
-	if (from > to)
-		return 0;
-	for (; from < to; from++) {
-		if (isws((unsigned char)s[from]))
-			continue;
-		if (sep != 0 && s[from] == sep && !seen) {
-			seen = 1;
-			continue;
-		}
-		return 0;
-	}
-	return sep == 0 || seen;
-}
-
-static int
-check_number(const char *p, const char *e)
-{
-	if (p < e && *p == '-')
-		p++;
-	if (p == e)
-		return -1;
-	if (*p == '0')
-		p++;
-	else if (*p >= '1' && *p <= '9')
-		while (p < e && *p >= '0' && *p <= '9')
-			p++;
-	else
-		return -1;
-	if (p < e && *p == '.') {
-		if (++p == e || *p < '0' || *p > '9')
-			return -1;
-		while (p < e && *p >= '0' && *p <= '9')
-			p++;
-	}
-	if (p < e && (*p == 'e' || *p == 'E')) {
-		p++;
-		if (p < e && (*p == '+' || *p == '-'))
-			p++;
-		if (p == e || *p < '0' || *p > '9')
-			return -1;
-		while (p < e && *p >= '0' && *p <= '9')
-			p++;
-	}
-	return p == e ? 0 : -1;
-}
-
-static int
-check_primitive(const char *p, const char *e)
-{
-	size_t n = (size_t)(e - p);
-
-	if ((n == 4 && memcmp(p, "true", 4) == 0) ||
-	    (n == 5 && memcmp(p, "false", 5) == 0) ||
-	    (n == 4 && memcmp(p, "null", 4) == 0))
-		return 0;
-	return check_number(p, e);
 }
 
 static int
@@ -164,49 +87,185 @@ utf8_len(const unsigned char *p, const unsigned char *e)
 	return n;
 }
 
-static int
-check_string(const char *s, int a, int b)
-{
-	const unsigned char *p = (const unsigned char *)s + a;
-	const unsigned char *e = (const unsigned char *)s + b;
-	int n, i;
+/* Bytes that stand for themselves inside a string: printable ASCII
+ * other than the quote and the backslash. */
+static const unsigned char strplain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
 
-	while (p < e) {
-		if (*p < 0x20)
-			return -1;
+struct scan {
+	struct json	*j;
+	const unsigned char *s;
+	size_t		 pos;
+	size_t		 len;
+	char		*err;
+};
+
+static int
+scan_err(struct scan *sc, const char *what)
+{
+	if (sc->pos >= sc->len)
+		return seterr(sc->err, "truncated JSON");
+	return seterr(sc->err, "invalid JSON at byte %zu: %s", sc->pos, what);
+}
+
+/* Scan the string whose opening quote is at pos; pos ends past it. */
+static int
+scan_string(struct scan *sc)
+{
+	const unsigned char *s = sc->s, *p, *e;
+	int i, n;
+
+	p = s + sc->pos + 1;
+	e = s + sc->len;
+	for (;;) {
+		while (e - p >= 4 && strplain[p[0]] && strplain[p[1]] &&
+		    strplain[p[2]] && strplain[p[3]])
+			p += 4;
+		while (p < e && strplain[*p])
+			p++;
+		if (p >= e)
+			break;
+		if (*p == '"') {
+			sc->pos = (size_t)(p - s) + 1;
+			return 0;
+		}
+		if (*p < 0x20) {
+			sc->pos = (size_t)(p - s);
+			return scan_err(sc, "control byte in string");
+		}
 		if (*p == '\\') {
-			if (++p == e)
-				return -1;
-			switch (*p) {
+			if (e - p < 2)
+				break;
+			switch (p[1]) {
 			case '"': case '\\': case '/': case 'b':
 			case 'f': case 'n': case 'r': case 't':
-				p++;
-				break;
+				p += 2;
+				continue;
 			case 'u':
-				if (e - p < 5)
-					return -1;
-				for (i = 1; i <= 4; i++)
-					if (hexval(p[i]) < 0)
-						return -1;
-				p += 5;
-				break;
+				if (e - p < 6)
+					break;
+				for (i = 2; i < 6; i++)
+					if (hexval(p[i]) < 0) {
+						sc->pos = (size_t)(p - s);
+						return scan_err(sc, "bad \\u escape");
+					}
+				p += 6;
+				continue;
 			default:
-				return -1;
+				sc->pos = (size_t)(p - s);
+				return scan_err(sc, "bad escape");
 			}
+			break;
+		}
+		if (*p < 0x80) {
+			p++;
 			continue;
 		}
-		if ((n = utf8_len(p, e)) == 0)
-			return -1;
+		if ((n = utf8_len(p, e)) == 0) {
+			sc->pos = (size_t)(p - s);
+			return scan_err(sc, "invalid UTF-8 in string");
+		}
 		p += n;
 	}
-	return 0;
+	sc->pos = sc->len;
+	return scan_err(sc, "unterminated string");
 }
 
 static int
-grow(struct json *j, int cap)
+isdigit_(int c)
 {
-	if (cap > JSON_MAXTOK)
+	return c >= '0' && c <= '9';
+}
+
+/* Scan a number, true, false or null at pos. */
+static int
+scan_primitive(struct scan *sc)
+{
+	const unsigned char *s = sc->s;
+	size_t p = sc->pos, n = sc->len;
+
+	switch (s[p]) {
+	case 't':
+		if (n - p >= 4 && memcmp(s + p, "true", 4) == 0) {
+			sc->pos = p + 4;
+			goto end;
+		}
+		return scan_err(sc, "bad literal");
+	case 'f':
+		if (n - p >= 5 && memcmp(s + p, "false", 5) == 0) {
+			sc->pos = p + 5;
+			goto end;
+		}
+		return scan_err(sc, "bad literal");
+	case 'n':
+		if (n - p >= 4 && memcmp(s + p, "null", 4) == 0) {
+			sc->pos = p + 4;
+			goto end;
+		}
+		return scan_err(sc, "bad literal");
+	}
+	if (s[p] == '-')
+		p++;
+	if (p < n && s[p] == '0')
+		p++;
+	else if (p < n && s[p] >= '1' && s[p] <= '9')
+		while (p < n && isdigit_(s[p]))
+			p++;
+	else
+		goto bad;
+	if (p < n && s[p] == '.') {
+		if (++p >= n || !isdigit_(s[p]))
+			goto bad;
+		while (p < n && isdigit_(s[p]))
+			p++;
+	}
+	if (p < n && (s[p] == 'e' || s[p] == 'E')) {
+		p++;
+		if (p < n && (s[p] == '+' || s[p] == '-'))
+			p++;
+		if (p >= n || !isdigit_(s[p]))
+			goto bad;
+		while (p < n && isdigit_(s[p]))
+			p++;
+	}
+	sc->pos = p;
+end:
+	/* A literal or number ends at a delimiter, not "truex" or "01". */
+	if (sc->pos < n && !isws(s[sc->pos]) && s[sc->pos] != ',' &&
+	    s[sc->pos] != ']' && s[sc->pos] != '}')
+		return scan_err(sc, "bad literal or number");
+	return 0;
+bad:
+	sc->pos = p;
+	return scan_err(sc, "bad number");
+}
+
+static int
+grow(struct json *j)
+{
+	int cap;
+
+	if (j->cap >= JSON_MAXTOK)
 		return -1;
+	cap = j->cap ? j->cap * 2 : JSON_MINTOK;
+	if (cap > JSON_MAXTOK)
+		cap = JSON_MAXTOK;
 	j->tok = xrealloc(j->tok, (size_t)cap * sizeof *j->tok);
 	j->next = xrealloc(j->next, (size_t)cap * sizeof *j->next);
 	j->work = xrealloc(j->work, (size_t)cap * sizeof *j->work);
@@ -214,146 +273,41 @@ grow(struct json *j, int cap)
 	return 0;
 }
 
-static int
-iscontainer(const jsmntok_t *t)
+/* A new token at the current position; -1 past JSON_MAXTOK tokens. */
+static inline int
+newtok(struct scan *sc, jsmntype_t type, int start, int parent)
 {
-	return t->type == JSMN_OBJECT || t->type == JSMN_ARRAY;
+	struct json *j = sc->j;
+	jsmntok_t *t;
+
+	if (j->ntok == j->cap && grow(j) == -1)
+		return seterr(sc->err, "more than %d JSON tokens",
+		    JSON_MAXTOK);
+	t = &j->tok[j->ntok];
+	t->type = type;
+	t->start = start;
+	t->end = -1;
+	t->size = 0;
+	t->parent = parent;
+	return j->ntok++;
 }
 
-/* The grammar checks described at the top of this file. */
-static int
-validate(struct json *j, char *err)
+static inline void
+skipws(struct scan *sc)
 {
-	const char *s = j->s;
-	jsmntok_t *t = j->tok;
-	int *lastend = j->next;		/* reused below for next[] */
-	int *depth = j->work;
-	int i, p, c, k, from;
-
-	if (!gap_ok(s, 0, tstart(j, 0), 0) ||
-	    !gap_ok(s, tend(j, 0), (int)j->len, 0))
-		return seterr(err, "text outside the JSON value");
-	for (i = 0; i < j->ntok; i++) {
-		lastend[i] = -1;
-		p = t[i].parent;
-		if (i > 0 && p < 0)
-			return seterr(err, "more than one JSON value");
-		if (t[i].type == JSMN_PRIMITIVE) {
-			if (check_primitive(s + t[i].start, s + t[i].end) == -1)
-				return seterr(err, "invalid literal at byte %d",
-				    t[i].start);
-		} else if (t[i].type == JSMN_STRING) {
-			if (check_string(s, t[i].start, t[i].end) == -1)
-				return seterr(err, "invalid string at byte %d",
-				    t[i].start);
-		} else if (!iscontainer(&t[i]))
-			return seterr(err, "invalid token at byte %d",
-			    t[i].start);
-		if (p < 0) {
-			depth[i] = iscontainer(&t[i]);
-			continue;
-		}
-		depth[i] = depth[p] + iscontainer(&t[i]);
-		if (depth[i] > JSON_MAXDEPTH)
-			return seterr(err, "nested deeper than %d",
-			    JSON_MAXDEPTH);
-		if (t[p].type == JSMN_OBJECT) {
-			/* i is a key */
-			if (t[i].type != JSMN_STRING || t[i].size != 1)
-				return seterr(err, "object key without one "
-				    "value at byte %d", t[i].start);
-			from = lastend[p] < 0 ? t[p].start + 1 : lastend[p];
-			if (!gap_ok(s, from, tstart(j, i),
-			    lastend[p] < 0 ? 0 : ','))
-				return seterr(err, "syntax error at byte %d",
-				    from);
-		} else if (t[p].type == JSMN_ARRAY) {
-			if (t[i].type == JSMN_STRING && t[i].size != 0)
-				return seterr(err, "key in array at byte %d",
-				    t[i].start);
-			from = lastend[p] < 0 ? t[p].start + 1 : lastend[p];
-			if (!gap_ok(s, from, tstart(j, i),
-			    lastend[p] < 0 ? 0 : ','))
-				return seterr(err, "syntax error at byte %d",
-				    from);
-			lastend[p] = tend(j, i);
-		} else if (t[p].type == JSMN_STRING) {
-			/* i is the value of key p */
-			if (t[i].type == JSMN_STRING && t[i].size != 0)
-				return seterr(err, "key as value at byte %d",
-				    t[i].start);
-			if (!gap_ok(s, tend(j, p), tstart(j, i), ':'))
-				return seterr(err, "syntax error at byte %d",
-				    tend(j, p));
-			lastend[t[p].parent] = tend(j, i);
-		} else
-			return seterr(err, "invalid nesting at byte %d",
-			    t[i].start);
-		if (t[i].type != JSMN_STRING && !iscontainer(&t[i]) &&
-		    t[i].size != 0)
-			return seterr(err, "invalid token at byte %d",
-			    t[i].start);
-	}
-	/* Closing brackets: only whitespace after the last child. */
-	for (i = 0; i < j->ntok; i++) {
-		if (!iscontainer(&t[i]))
-			continue;
-		if (t[i].end <= t[i].start)
-			return seterr(err, "unterminated value at byte %d",
-			    t[i].start);
-		from = lastend[i] < 0 ? t[i].start + 1 : lastend[i];
-		if (!gap_ok(s, from, t[i].end - 1, 0))
-			return seterr(err, "syntax error at byte %d", from);
-	}
-	/* next[i]: the index just past the subtree of token i. */
-	for (i = j->ntok - 1; i >= 0; i--) {
-		if (iscontainer(&t[i])) {
-			c = i + 1;
-			for (k = 0; k < t[i].size; k++)
-				c = j->next[c];
-			j->next[i] = c;
-		} else if (t[i].size == 1)
-			j->next[i] = j->next[i + 1];
-		else
-			j->next[i] = i + 1;
-	}
-	if (j->next[0] != j->ntok)
-		return seterr(err, "more than one JSON value");
-	return 0;
+	if (sc->pos < sc->len && sc->s[sc->pos] > ' ')
+		return;		/* compact JSON: nothing to skip */
+	while (sc->pos < sc->len && isws(sc->s[sc->pos]))
+		sc->pos++;
 }
 
-/*
- * jsmn's strict mode wants a delimiter after a primitive, so a document
- * that is one bare literal or number is checked here: 0 if it was one
- * (valid), 1 if the document is something else.
- */
-static int
-bare_primitive(struct json *j)
-{
-	int a = 0, b = (int)j->len;
-
-	while (a < b && isws((unsigned char)j->s[a]))
-		a++;
-	while (b > a && isws((unsigned char)j->s[b - 1]))
-		b--;
-	if (a == b || j->s[a] == '{' || j->s[a] == '[' || j->s[a] == '"' ||
-	    check_primitive(j->s + a, j->s + b) == -1)
-		return 1;
-	j->tok[0].type = JSMN_PRIMITIVE;
-	j->tok[0].start = a;
-	j->tok[0].end = b;
-	j->tok[0].size = 0;
-	j->tok[0].parent = -1;
-	j->next[0] = 1;
-	j->ntok = 1;
-	return 0;
-}
+enum { VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, AFTER, DONE };
 
 int
 json_parse(struct json *j, const char *s, size_t len, char *err)
 {
-	jsmn_parser p;
-	int r;
+	struct scan sc;
+	int cur = -1, state = VALUE, depth = 0, t, c;
 
 	j->s = s;
 	j->len = len;
@@ -361,32 +315,120 @@ json_parse(struct json *j, const char *s, size_t len, char *err)
 	if (len > JSON_MAXLEN)
 		return seterr(err, "JSON text longer than %u bytes",
 		    JSON_MAXLEN);
-	if (j->cap == 0)
-		grow(j, JSON_MINTOK);
-	if (bare_primitive(j) == 0)
-		return 0;
-	jsmn_init(&p);
+	sc.j = j;
+	sc.s = (const unsigned char *)s;
+	sc.pos = 0;
+	sc.len = len;
+	sc.err = err;
 	for (;;) {
-		r = jsmn_parse(&p, s, len, j->tok, (unsigned)j->cap);
-		if (r != JSMN_ERROR_NOMEM)
-			break;
-		if (j->cap >= JSON_MAXTOK || grow(j, j->cap * 2 >
-		    JSON_MAXTOK ? JSON_MAXTOK : j->cap * 2) == -1)
-			return seterr(err, "more than %d JSON tokens",
-			    JSON_MAXTOK);
+		skipws(&sc);
+		if (state == DONE) {
+			if (sc.pos != len)
+				goto bad;
+			return 0;
+		}
+		if (sc.pos >= len) {
+			if (j->ntok == 0)
+				return seterr(err, "no JSON value");
+			return seterr(err, "truncated JSON");
+		}
+		c = s[sc.pos];
+		switch (state) {
+		case VALUE_OR_CLOSE:
+			if (c == ']')
+				goto close;
+			/* FALLTHROUGH */
+		case VALUE:
+			if ((t = newtok(&sc, JSMN_PRIMITIVE, (int)sc.pos,
+			    cur)) == -1)
+				goto fail;
+			if (cur >= 0)
+				j->tok[cur].size++;
+			if (c == '{' || c == '[') {
+				j->tok[t].type = c == '{' ? JSMN_OBJECT :
+				    JSMN_ARRAY;
+				if (++depth > JSON_MAXDEPTH) {
+					seterr(err, "nested deeper than %d",
+					    JSON_MAXDEPTH);
+					goto fail;
+				}
+				sc.pos++;
+				cur = t;
+				state = c == '{' ? KEY_OR_CLOSE :
+				    VALUE_OR_CLOSE;
+				continue;
+			}
+			if (c == '"') {
+				j->tok[t].type = JSMN_STRING;
+				j->tok[t].start++;
+				if (scan_string(&sc) == -1)
+					goto fail;
+				j->tok[t].end = (int)sc.pos - 1;
+			} else if (c == '-' || isdigit_(c) || c == 't' ||
+			    c == 'f' || c == 'n') {
+				if (scan_primitive(&sc) == -1)
+					goto fail;
+				j->tok[t].end = (int)sc.pos;
+			} else
+				goto bad;
+			j->next[t] = t + 1;
+			goto value_done;
+		case KEY_OR_CLOSE:
+			if (c == '}')
+				goto close;
+			/* FALLTHROUGH */
+		case KEY:
+			if (c != '"')
+				goto bad;
+			if ((t = newtok(&sc, JSMN_STRING, (int)sc.pos + 1,
+			    cur)) == -1)
+				goto fail;
+			j->tok[cur].size++;
+			if (scan_string(&sc) == -1)
+				goto fail;
+			j->tok[t].end = (int)sc.pos - 1;
+			skipws(&sc);
+			if (sc.pos >= len || s[sc.pos] != ':')
+				goto bad;
+			sc.pos++;
+			cur = t;
+			state = VALUE;
+			continue;
+		case AFTER:
+			if (c == ',') {
+				sc.pos++;
+				state = j->tok[cur].type == JSMN_OBJECT ?
+				    KEY : VALUE;
+				continue;
+			}
+			if ((c == '}' && j->tok[cur].type == JSMN_OBJECT) ||
+			    (c == ']' && j->tok[cur].type == JSMN_ARRAY))
+				goto close;
+			goto bad;
+		}
+		goto bad;
+close:
+		/* c closes container cur */
+		sc.pos++;
+		depth--;
+		j->tok[cur].end = (int)sc.pos;
+		j->next[cur] = j->ntok;
+		t = cur;
+		cur = j->tok[t].parent;
+value_done:
+		/* token t, a complete value, ends; its parent is cur */
+		if (cur >= 0 && j->tok[cur].type == JSMN_STRING) {
+			j->tok[cur].size = 1;
+			j->next[cur] = j->ntok;
+			cur = j->tok[cur].parent;
+		}
+		state = cur < 0 ? DONE : AFTER;
 	}
-	if (r == JSMN_ERROR_INVAL)
-		return seterr(err, "invalid JSON at byte %u", p.pos);
-	if (r == JSMN_ERROR_PART)
-		return seterr(err, "truncated JSON");
-	if (r <= 0)
-		return seterr(err, "no JSON value");
-	j->ntok = r;
-	if (validate(j, err) == -1) {
-		j->ntok = 0;
-		return -1;
-	}
-	return 0;
+bad:
+	scan_err(&sc, "syntax error");
+fail:
+	j->ntok = 0;
+	return -1;
 }
 
 int

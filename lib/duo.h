@@ -89,6 +89,13 @@ int	 compat_rename(const char *, const char *, char *);
 
 /* Append s[0..n) with every byte outside A-Za-z0-9-._~ as %XX (upper). */
 void	 urlenc_add(struct buf *, const char *, size_t);
+/* Is byte c one that stays literal (A-Za-z0-9-._~)? */
+int	 urlenc_unreserved(int);
+/*
+ * Append s[0..n) as a double-quoted string of a curl config file (curl
+ * -K): " and \ escaped, TAB CR LF VT as \t \r \n \v.  No NUL bytes.
+ */
+void	 urlenc_curlq(struct buf *, const char *, size_t);
 
 /* ---- conf: duo.conf ---- */
 
@@ -110,8 +117,15 @@ struct duo_conf {
  * a configuration error (exit 2 in the tools).
  */
 int	 conf_load(struct duo_conf *, const char *, char *);
-/* Parse INI text (no file, no environment, no permission check). */
+/*
+ * Parse INI text (no file, no environment, no permission check, no
+ * check that the required keys are there).  Initializes the struct;
+ * errors read "line N: reason" and leave nothing allocated.
+ */
 int	 conf_parse(struct duo_conf *, const char *, size_t, char *);
+/* Are ikey, skey and host present and well-formed?  (conf_load does.) */
+int	 conf_check(const struct duo_conf *, char *);
+/* Wipe the skey (and ikey), free everything, zero the struct. */
 void	 conf_free(struct duo_conf *);
 
 /* ---- sign: Duo request signing ---- */
@@ -136,18 +150,38 @@ struct sign_req {
 	size_t			 nxduo;
 };
 
-/* Canonical parameter line: encoded, sorted by name then value. */
+/*
+ * Canonical parameter line (appended): names and values encoded with
+ * urlenc_add, pairs sorted by encoded name, then encoded value.  This is
+ * also the query string (GET) and the v2 form body (POST).
+ */
 void	 sign_params(struct buf *, const struct sign_param *, size_t);
-/* The canonical string, without trailing newline. */
+/*
+ * The canonical string, without trailing newline (appended).  Line 5 is
+ * always built from params: callers sending a v4/v5 JSON body pass
+ * nparams 0 and the body.  v4/v5 always use SHA-512.
+ */
 int	 sign_canon(const struct sign_req *, struct buf *, char *);
-/* "Basic base64(ikey:hexhmac)". */
+/* "Basic base64(ikey:hexhmac)" (appended). args: req, ikey, skey. */
 int	 sign_auth(const struct sign_req *, const char *, const char *,
 	    struct buf *, char *);
-/* 0 when the Authorization value is right for the request, else -1. */
+/*
+ * 0 when the Authorization value is right for the request, else -1.
+ * args: req, ikey, skey, value.  Hex in either case; constant-time.
+ */
 int	 sign_verify(const struct sign_req *, const char *, const char *,
 	    const char *, char *);
 /* RFC 2822 date with English names in UTC ("Tue, 21 Aug 2012 ... -0000"). */
+#define SIGN_DATELEN	40
 void	 sign_date(char *, size_t, time_t);
+/*
+ * The v4/v5 JSON body for params, byte for byte as Duo's Python client
+ * sends it (json.dumps, sort_keys, separators ',' ':', ensure_ascii): keys
+ * sorted, a repeated name becomes an array of its values in the order
+ * given.  -1 when a name or value is not valid UTF-8.
+ */
+int	 sign_body_json(struct buf *, const struct sign_param *, size_t,
+	    char *);
 
 /* ---- json: strict validation and walking over jsmn ---- */
 
@@ -225,13 +259,14 @@ int	 http_new(struct http **, const struct duo_conf *,
 void	 http_free(struct http *);
 /*
  * Signed (v5) GET of https://host/path?params with retries.  On success
- * (HTTP 200, valid JSON, "stat":"OK") js holds the parsed body, valid
- * until the next call, and 0 is returned.  Otherwise DUO_EXIT_FAIL (API
- * error, refused certificate, oversized body) or DUO_EXIT_TEMP (retries
- * exhausted) with the reason in err.
+ * (HTTP 200, structurally valid JSON with "stat":"OK" and "response")
+ * *body and *len hold the body, valid until the next call, and 0 is
+ * returned.  Otherwise DUO_EXIT_FAIL (API error, refused certificate,
+ * oversized body) or DUO_EXIT_TEMP (retries exhausted) with the reason
+ * in err.
  */
 int	 http_get(struct http *, const char *, const struct sign_param *,
-	    size_t, struct json *, char *);
+	    size_t, const char **, size_t *, char *);
 long	 http_requests(const struct http *);	/* attempts made so far */
 
 /* ---- cursor: duo-get's paging state and time arguments ---- */
@@ -257,6 +292,7 @@ struct cursor {
 	struct buf nextval;	/* next_offset as sent */
 	/* v1-style kinds: second sec, ids of its records delivered */
 	int64_t	 sec;
+	int64_t	 hop;		/* not saved: ask from here, not from sec */
 	char	(*seen)[CURSOR_HASHLEN + 1];
 	size_t	 nseen;
 	size_t	 capseen;
@@ -270,7 +306,7 @@ struct cursor_req {
 };
 
 /* Page outcome flags from cursor_page. */
-#define CURSOR_NOPROGRESS	0x1	/* v1: a full page held nothing new */
+#define CURSOR_NOPROGRESS	0x1	/* a full page held nothing new */
 #define CURSOR_CLAMPED		0x2	/* cursor_clamp moved the start */
 
 int	 cursor_kind(const char *);		/* KIND_* or -1 */
@@ -297,12 +333,19 @@ int	 cursor_clamp(struct cursor *, int64_t, int64_t *, int64_t *);
  */
 int	 cursor_request(struct cursor *, int64_t, long, struct cursor_req *);
 /*
- * Take one page: js holds the whole response body.  Appends each new
+ * Take one page, the whole response body s[0..len).  Appends each new
  * record, compacted, plus LF to out, counts them in *n, advances the
- * cursor and sets *flags.  -1 when the response has the wrong shape.
+ * cursor and sets *flags.  -1 when the response has the wrong shape;
+ * then neither out nor the cursor changed.  Records are parsed one at a
+ * time, so memory stays at one body plus one record's tokens.
  */
-int	 cursor_page(struct cursor *, const struct json *, int64_t, long,
+int	 cursor_page(struct cursor *, const char *, size_t, int64_t, long,
 	    struct buf *, size_t *, int *, char *);
+/* Is s[0..len) one JSON value, structurally (brackets, strings)?  0/-1 */
+int	 cursor_scan(const char *, size_t);
+/* Span [*vs, *ve) of member key of the object starting at s[obj]. */
+int	 cursor_member(const char *, size_t, size_t, const char *, size_t *,
+	    size_t *);
 /* Time arguments (ms): a duration before now (90m, 12h, 7d, 1h30m),
  * ISO 8601 (UTC unless a zone is given) or epoch seconds. */
 int	 cursor_time(const char *, int64_t, int64_t *, char *);
@@ -310,9 +353,208 @@ int	 cursor_time(const char *, int64_t, int64_t *, char *);
 int	 cursor_duration(const char *, int64_t *, char *);
 
 /* ---- fmt: record to SIEM line ---- */
-/* Declared by the fmt module; see lib/fmt.c. */
+
+/* Output formats (-f). */
+#define FMT_MPE		0
+#define FMT_JSON	1
+#define FMT_KV		2
+#define FMT_CEF		3
+#define FMT_LEGACY	4
+
+/* Record kinds (-k, the begin line's "kind"); 0 means unknown. */
+#define FMT_AUTH	1
+#define FMT_ADMIN	2
+#define FMT_TELEPHONY	3
+#define FMT_ACTIVITY	4
+#define FMT_OFFLINE	5
+#define FMT_TRUSTMONITOR 6
+#define FMT_NKIND	7
+
+#define FMT_LINEMAX	(4u * 1024 * 1024)	/* input bytes kept per line */
+#define FMT_OUTMAX	65535	/* no mpe line, LF included, is longer */
+#define FMT_VALMAX	1024	/* output bytes of one ordinary value */
+#define FMT_TAILMAX	8192	/* output bytes of one free-text value */
+#define FMT_RAWMAX	32768	/* output bytes of an UNPARSED line's raw */
+#define FMT_MAXFIELD	32
+
+struct fmt {
+	int		 format;	/* FMT_MPE ... */
+	int		 kind;		/* from -k, or 0 */
+	int		 bkind;		/* from the last begin line, or 0 */
+	int		 utc;		/* zone is UTC: no localtime calls */
+	int		 esc;		/* the record holds a backslash */
+	char		 host[256];	/* the begin line's host */
+	struct json	 js;		/* the record */
+	struct json	 sub;		/* JSON held inside a string member */
+	const char	*subpath;	/* member that sub holds, or NULL */
+	struct buf	 subtext;
+	struct buf	 val[FMT_MAXFIELD];
+	struct buf	 tmp;
+	struct buf	 raw;
+	int64_t		 c_lo;		/* [c_lo, c_lo + 3600) has offset */
+	long		 c_off;		/* c_off seconds east of UTC */
+	int		 c_ok;
+};
+
+/*
+ * Time zone for every fmt: "local" (TZ or the system default), "utc", or
+ * a tz database name such as "Europe/Berlin" (sets TZ for the process).
+ * Returns 1 for UTC, 0 for another zone, -1 for an unknown zone.
+ */
+int	 fmt_zone(const char *, char *);
+void	 fmt_init(struct fmt *, int format, int kind, int utc);
+void	 fmt_free(struct fmt *);
+/* New input stream: forget the begin line's kind and host. */
+void	 fmt_reset(struct fmt *);
+int	 fmt_format_byname(const char *);	/* -1 if unknown */
+int	 fmt_kind_byname(const char *);		/* 0 if unknown */
+const char *fmt_kind_name(int);
+/* Kind told by a record's fields (root object token 0), or 0. */
+int	 fmt_kind_infer(const struct json *);
+/*
+ * ISO 8601 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM|+HHMM)" (a space
+ * for T is accepted) to milliseconds since the epoch.
+ */
+int	 fmt_iso8601(const char *, size_t, int64_t *);
+/* Offset east of UTC in seconds of the fmt's zone at time t. */
+long	 fmt_utcoff(struct fmt *, int64_t);
+/*
+ * Format one input line (without its LF; flags are buf_getline's) and
+ * append exactly one LF-terminated output line to out: the formatted
+ * record, the control line unchanged, or an UNPARSED line.  name and
+ * lineno go into UNPARSED lines; now_ms stamps them.  Returns 0, or 1
+ * when the line was written as UNPARSED (err holds the reason).
+ */
+int	 fmt_line(struct fmt *, const char *, size_t, int, const char *,
+	    unsigned long, int64_t, struct buf *, char *);
+
+/* A fast line reader on a file descriptor with constant memory. */
+struct fmt_in {
+	int		 fd;
+	char		*p;
+	size_t		 cap;
+	size_t		 off;		/* start of unread data */
+	size_t		 len;		/* end of data */
+	int		 eof;
+};
+
+void	 fmt_in_init(struct fmt_in *, int);
+void	 fmt_in_free(struct fmt_in *);
+/*
+ * Next line without its LF, at most FMT_LINEMAX bytes kept (the rest is
+ * read and dropped, *flags |= LINE_LONG; LINE_NOEOL for a last line
+ * without LF).  The line stays valid until the next call.  Returns 1, 0
+ * at end of input, -1 on a read error.
+ */
+int	 fmt_in_line(struct fmt_in *, const char **, size_t *, int *, char *);
 
 /* ---- ckpt: state directory, exactly-once publication ---- */
-/* Declared by the ckpt module; see lib/ckpt.c. */
+
+#define CKPT_MAXLINE	(4u * 1024 * 1024)	/* bytes of one stream line */
+#define CKPT_MAXSTATE	(16u * 1024 * 1024)	/* state, intent, ledger line */
+#define CKPT_CTL	"{\"@duo\":"		/* control line prefix */
+
+/*
+ * Steps of the commit protocol, for the test hook (DUO_CKPT_CRASH_AT).
+ * The hook is called with the step number just before the step's
+ * action, so a hook that kills the process leaves the state of
+ * "everything before step N done".
+ */
+#define CKPT_STEP_DATA		1	/* fsync of the spooled data */
+#define CKPT_STEP_INTENT	2	/* rename of the fsynced intent temp */
+#define CKPT_STEP_PUBLISH	3	/* publication (rename or append) */
+#define CKPT_STEP_PUBMID	4	/* append: half written; file: dir fsync */
+#define CKPT_STEP_STATETMP	5	/* writing the new state's temp file */
+#define CKPT_STEP_STATE		6	/* rename of the new state into place */
+#define CKPT_STEP_LEDGER	7	/* ledger append */
+#define CKPT_STEP_LEDGERMID	8	/* ledger line half written */
+#define CKPT_STEP_UNINTENT	9	/* removal of the intent */
+#define CKPT_STEP_DONE		10	/* commit complete */
+#define CKPT_NSTEPS		10
+
+enum ckpt_ctltype { CKPT_BEGIN = 1, CKPT_MARK, CKPT_END };
+
+struct ckpt_ctl {
+	int		 type;		/* enum ckpt_ctltype */
+	long long	 v;		/* begin: protocol version */
+	long long	 n;		/* mark, end: data lines in segment */
+	struct buf	 kind;		/* begin */
+	struct buf	 host;		/* begin, lower-cased */
+	struct buf	 cursor;	/* compact JSON object */
+};
+
+struct ckpt {
+	char		*dir;		/* state directory */
+	char		 kind[16];
+	int		 lockfd;	/* -1 when not locked */
+	int64_t		(*clock)(void);	/* ms since the epoch */
+	void		(*hook)(int, void *);	/* called before each step */
+	void		*hookarg;
+	/* Loaded by ckpt_load. */
+	int		 have_state;	/* KIND.cursor exists */
+	unsigned long long seq;		/* ledger entries so far */
+	struct buf	 cursor;	/* compact JSON object, "{}" if none */
+	struct buf	 host;		/* empty when not yet known */
+	/* Out: what this run did. */
+	int		 recovered;	/* completed an interrupted commit */
+	unsigned long long records, files, commits, deleted;
+};
+
+struct ckpt_opts {
+	const char	*outdir;	/* -o; NULL with -a */
+	const char	*append;	/* -a file */
+	long long	 maxrec;	/* -n: publish after this many; 0 off */
+	long long	 maxsec;	/* -t: publish after this long; 0 off */
+	long long	 keepdays;	/* -k: retention; 0 off */
+};
+
+/* Is s one of the six kinds (auth admin telephony activity offline ...)? */
+int	 ckpt_kind_ok(const char *);
+/* Does line[0..n) start with CKPT_CTL? */
+int	 ckpt_ctl_is(const char *, size_t);
+void	 ckpt_ctl_init(struct ckpt_ctl *);
+void	 ckpt_ctl_free(struct ckpt_ctl *);
+/* Parse and check a control line. */
+int	 ckpt_ctl_parse(struct ckpt_ctl *, struct json *, const char *,
+	    size_t, char *);
+/*
+ * Newest event time of one data line, in seconds: the utc= field of a
+ * duo-fmt line, or duo_time, isotimestamp, ts, timestamp (s or ms) or
+ * surfaced_timestamp (ms) of a JSON line, or a leading epoch.  Returns
+ * 1 and sets *t when found, 0 when the line carries no time.
+ */
+int	 ckpt_event_time(struct json *, const char *, size_t, int64_t *);
+/* ISO 8601 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" to seconds. */
+int	 ckpt_parse_iso(const char *, size_t, int64_t *);
+/* "duo-KIND-YYYYMMDDTHHMMSSZ-SEQ.log" for the time (seconds) and seq. */
+void	 ckpt_filename(struct buf *, const char *, int64_t,
+	    unsigned long long);
+/* The time of a published file's name for this kind; -1 if not ours. */
+int	 ckpt_filename_time(const char *, const char *, int64_t *);
+
+/*
+ * A state directory for one kind.  ckpt_open creates the directory when
+ * it is missing.  Every ckpt_* call below that returns an int returns a
+ * DUO_EXIT_* code and fills err unless it returns DUO_EXIT_OK.
+ */
+int	 ckpt_open(struct ckpt *, const char *, const char *, char *);
+void	 ckpt_close(struct ckpt *);
+/* Take KIND.lock without waiting; DUO_EXIT_FAIL when another run has it. */
+int	 ckpt_lock(struct ckpt *, char *);
+void	 ckpt_unlock(struct ckpt *);
+/* Finish an interrupted commit (KIND.intent).  Needs the lock. */
+int	 ckpt_recover(struct ckpt *, char *);
+/* Read and cross-check host, KIND.cursor and the ledger's last entry. */
+int	 ckpt_load(struct ckpt *, char *);
+/* Lock, recover, load, unlock: ck->cursor is then the stored cursor. */
+int	 ckpt_get(struct ckpt *, char *);
+/* Store a cursor by hand (a ledger entry with op "set"). */
+int	 ckpt_set(struct ckpt *, const char *, char *);
+/* Read a stream and publish it (see duo-ckpt(1)).  0, 1 or 3. */
+int	 ckpt_commit(struct ckpt *, FILE *, const struct ckpt_opts *,
+	    char *);
+/* Append a status report of one kind (or every kind when NULL). */
+int	 ckpt_status(const char *, const char *, int64_t, struct buf *,
+	    char *);
 
 #endif /* DUO_H */

@@ -1,12 +1,249 @@
-/* check_fmt: placeholder suite until the module lands. */
+/*
+ * check_fmt: ISO 8601 parsing, kind inference, escaping and caps, line
+ * layouts, UNPARSED lines, and the line reader.  Expected values were
+ * worked out by hand (epoch values with Python's datetime).
+ */
 #include <check.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "../../lib/duo.h"
 
-START_TEST(test_placeholder)
+static const struct {
+	const char	*in;
+	int		 ok;
+	long long	 ms;
+} isos[] = {
+	{ "2020-02-13T18:56:20.351346+00:00", 1, 1581620180351LL },
+	{ "2020-02-13T18:56:20+00:00", 1, 1581620180000LL },
+	{ "2020-02-13T18:56:20Z", 1, 1581620180000LL },
+	{ "2020-02-13 18:56:20Z", 1, 1581620180000LL },
+	{ "2020-02-13T13:56:20-05:00", 1, 1581620180000LL },
+	{ "2020-02-14T00:26:20.5+05:30", 1, 1581620180500LL },
+	{ "2020-02-14T00:41:20+0545", 1, 1581620180000LL },
+	{ "1970-01-01T00:00:00Z", 1, 0 },
+	{ "2024-02-29T12:00:00Z", 1, 1709208000000LL },
+	{ "2023-02-29T12:00:00Z", 0, 0 },
+	{ "2020-02-13T18:56:20", 0, 0 },	/* no zone */
+	{ "2020-02-13T18:56:20+00", 0, 0 },
+	{ "2020-13-13T18:56:20Z", 0, 0 },
+	{ "2020-02-13T24:00:00Z", 0, 0 },
+	{ "2020-02-13T18:56:20.Z", 0, 0 },
+	{ "2020-02-13T18:56:20Zjunk", 0, 0 },
+	{ "yesterday", 0, 0 },
+	{ "", 0, 0 },
+};
+
+START_TEST(test_iso)
 {
-	ck_assert_int_eq(1, 1);
+	int64_t ms = -1;
+	int r;
+
+	r = fmt_iso8601(isos[_i].in, strlen(isos[_i].in), &ms);
+	ck_assert_msg((r == 0) == isos[_i].ok, "%s: %d", isos[_i].in, r);
+	if (isos[_i].ok)
+		ck_assert_msg(ms == isos[_i].ms, "%s: %lld", isos[_i].in,
+		    (long long)ms);
+}
+END_TEST
+
+static const struct {
+	const char	*rec;
+	int		 kind;
+} kinds[] = {
+	{ "{\"txid\":\"t\",\"factor\":\"duo_push\",\"timestamp\":1}",
+	    FMT_AUTH },
+	{ "{\"txid\":\"t\",\"access_device\":{}}", FMT_AUTH },
+	{ "{\"action\":\"user_update\",\"description\":\"\",\"timestamp\":1}",
+	    FMT_ADMIN },
+	{ "{\"action\":\"user_update\",\"ts\":\"x\",\"timestamp\":1}", 0 },
+	{ "{\"action\":\"o2fa_user_provisioned\",\"timestamp\":1}",
+	    FMT_OFFLINE },
+	{ "{\"telephony_id\":\"x\",\"txid\":\"t\",\"ts\":\"x\"}",
+	    FMT_TELEPHONY },
+	{ "{\"context\":\"a\",\"credits\":1,\"timestamp\":1}", FMT_TELEPHONY },
+	{ "{\"activity_id\":\"a\",\"action\":{\"name\":\"x\"}}", FMT_ACTIVITY },
+	{ "{\"sekey\":\"s\"}", FMT_TRUSTMONITOR },
+	{ "{\"surfaced_timestamp\":1}", FMT_TRUSTMONITOR },
+	{ "{\"txid\":\"t\"}", 0 },
+	{ "{}", 0 },
+	{ "[1]", 0 },
+};
+
+START_TEST(test_infer)
+{
+	struct json js;
+	char err[DUO_ERRLEN];
+
+	json_init(&js);
+	ck_assert_int_eq(json_parse(&js, kinds[_i].rec, strlen(kinds[_i].rec),
+	    err), 0);
+	ck_assert_msg(fmt_kind_infer(&js) == kinds[_i].kind, "%s",
+	    kinds[_i].rec);
+	json_free(&js);
+}
+END_TEST
+
+/* format, kind, input, expected output line */
+static const struct {
+	int		 format;
+	int		 kind;
+	const char	*in;
+	const char	*want;
+} lines[] = {
+	{ FMT_MPE, 0, "{\"context\":\"a|b%\",\"credits\":3,\"phone\":\"+1\\n2\\t\\u0001\\u007f\","
+	    "\"type\":\"sms\",\"timestamp\":1700000000}",
+	    "2023-11-14 22:13:20 DUO TELEPHONY |utc=2023-11-14T22:13:20Z|txid=|"
+	    "type=sms|context=a%7Cb%25|phone=+1%0A2%09%01%7F|credits=3|"
+	    "telephony_id=|\n" },
+	{ FMT_KV, FMT_TELEPHONY, "{\"phone\":\"q\\\"b\\\\s\\r\\u0002\",\"ts\":"
+	    "\"2023-11-14T22:13:20.9Z\"}",
+	    "duo_time=\"2023-11-14T22:13:20+00:00\" kind=\"telephony\" "
+	    "utc=\"2023-11-14T22:13:20Z\" txid=\"\" type=\"\" context=\"\" "
+	    "phone=\"q\\\"b\\\\s\\r\\x02\" credits=\"\" telephony_id=\"\"\n" },
+	{ FMT_JSON, 0, "  {\"sekey\":\"s\",\"surfaced_timestamp\":1700000000999}",
+	    "  {\"duo_time\":\"2023-11-14T22:13:20+00:00\",\"sekey\":\"s\","
+	    "\"surfaced_timestamp\":1700000000999}\n" },
+	{ FMT_LEGACY, 0, "{\"context\":\"c\",\"credits\":1,\"phone\":\"p\\\"\","
+	    "\"type\":\"sms\",\"timestamp\":1700000000}",
+	    "1700000000,host=\"\", eventtype=\"telephony\", context=\"c\", "
+	    "type=\"sms\", phone=\"p%22\", credits=\"1\"\n" },
+	{ FMT_CEF, 0, "{\"context\":\"c=d\",\"credits\":1,\"phone\":\"a\\\\b\\n\","
+	    "\"type\":\"sms|x\",\"timestamp\":1700000000}",
+	    "CEF:0|Duo Security|Duo|1|telephony:sms\\|x|telephony|1|"
+	    "rt=1700000000000 end=1700000000000 act=sms|x cat=c\\=d "
+	    "duoPhone=a\\\\b\\n cnt=1\n" },
+	{ FMT_MPE, FMT_ADMIN, "{\"action\":\"admin_login\",\"username\":\"é\","
+	    "\"description\":\"{\\\"ip_address\\\":\\\"1.2.3.4\\\","
+	    "\\\"factor\\\":\\\"sms\\\",\\\"error\\\":null}\",\"timestamp\":0}",
+	    "1970-01-01 00:00:00 DUO ADMIN |utc=1970-01-01T00:00:00Z|"
+	    "action=admin_login|label=Admin Login|admin=é|object=|"
+	    "ip=1.2.3.4|factor=sms|error=|device=|description={\"ip_address\":"
+	    "\"1.2.3.4\",\"factor\":\"sms\",\"error\":null}|\n" },
+	{ FMT_MPE, 0, "{\"@duo\":\"mark\",\"n\":1}",
+	    "{\"@duo\":\"mark\",\"n\":1}\n" },
+};
+
+START_TEST(test_line)
+{
+	struct fmt f;
+	struct buf out;
+	char err[DUO_ERRLEN];
+
+	fmt_init(&f, lines[_i].format, lines[_i].kind, 1);
+	buf_init(&out);
+	ck_assert_int_eq(fmt_line(&f, lines[_i].in, strlen(lines[_i].in), 0,
+	    "t", 1, 0, &out, err), 0);
+	ck_assert_str_eq(out.p, lines[_i].want);
+	buf_free(&out);
+	fmt_free(&f);
+}
+END_TEST
+
+/* UNPARSED lines: exactly one, escaped, reason given */
+START_TEST(test_unparsed)
+{
+	static const char in[] = "a|b\n\001\377";
+	struct fmt f;
+	struct buf out;
+	char err[DUO_ERRLEN];
+
+	fmt_init(&f, FMT_MPE, 0, 1);
+	buf_init(&out);
+	ck_assert_int_eq(fmt_line(&f, in, sizeof in - 1, 0, "x|y", 7,
+	    1700000000000LL, &out, err), 1);
+	ck_assert_str_eq(out.p, "2023-11-14 22:13:20 DUO UNPARSED "
+	    "|utc=2023-11-14T22:13:20Z|kind=|file=x%7Cy|line=7|reason="
+	    "invalid JSON: invalid JSON at byte 0: syntax error|raw=a%7Cb%0A%01%FF|\n");
+	ck_assert_ptr_nonnull(strstr(err, "invalid JSON"));
+	buf_free(&out);
+	fmt_free(&f);
+}
+END_TEST
+
+/* Cut values: marker, UTF-8 intact, line below FMT_OUTMAX */
+START_TEST(test_cut)
+{
+	struct fmt f;
+	struct buf in, out;
+	char err[DUO_ERRLEN];
+	size_t i;
+	const char *p;
+
+	buf_init(&in);
+	buf_init(&out);
+	xbuf_adds(&in, "{\"action\":\"user_update\",\"timestamp\":1,"
+	    "\"username\":\"");
+	for (i = 0; i < 3000; i++)
+		xbuf_adds(&in, "\xc3\xa9");	/* é: 6000 bytes */
+	xbuf_adds(&in, "\",\"description\":\"");
+	for (i = 0; i < 100000; i++)
+		xbuf_addc(&in, '|');
+	xbuf_adds(&in, "\"}");
+	fmt_init(&f, FMT_MPE, 0, 1);
+	ck_assert_int_eq(fmt_line(&f, in.p, in.len, 0, "t", 1, 0, &out, err),
+	    0);
+	ck_assert_uint_le(out.len, FMT_OUTMAX);
+	/* 1024 - 32 bytes of é = 496 characters, 5008 bytes cut */
+	p = strstr(out.p, "|admin=");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(strstr(p, "\xc3\xa9...[cut 5008 bytes]|"));
+	ck_assert_int_eq(memcmp(p + 7 + 992, "...[cut", 7), 0);
+	/* 8192 - 32 bytes of %7C = 2720 escapes, 97280 bytes cut */
+	ck_assert_ptr_nonnull(strstr(out.p, "%7C...[cut 97280 bytes]|\n"));
+	buf_free(&in);
+	buf_free(&out);
+	fmt_free(&f);
+}
+END_TEST
+
+/* The line reader: LF, cap, NOEOL, over-long lines. */
+START_TEST(test_reader)
+{
+	char path[] = "/tmp/check_fmt.XXXXXX";
+	struct fmt_in in;
+	const char *l;
+	char err[DUO_ERRLEN], *big;
+	size_t n, bigsz = FMT_LINEMAX + 100;
+	int fd, flags;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	big = malloc(bigsz);
+	memset(big, 'x', bigsz);
+	ck_assert_int_eq(write(fd, "a\n\nbc\n", 6), 6);
+	ck_assert_int_eq(write(fd, big, bigsz), (ssize_t)bigsz);
+	ck_assert_int_eq(write(fd, "\nlast", 5), 5);
+	lseek(fd, 0, SEEK_SET);
+	fmt_in_init(&in, fd);
+	ck_assert_int_eq(fmt_in_line(&in, &l, &n, &flags, err), 1);
+	ck_assert(n == 1 && l[0] == 'a' && flags == 0);
+	ck_assert_int_eq(fmt_in_line(&in, &l, &n, &flags, err), 1);
+	ck_assert(n == 0 && flags == 0);
+	ck_assert_int_eq(fmt_in_line(&in, &l, &n, &flags, err), 1);
+	ck_assert(n == 2 && memcmp(l, "bc", 2) == 0 && flags == 0);
+	ck_assert_int_eq(fmt_in_line(&in, &l, &n, &flags, err), 1);
+	ck_assert(n == FMT_LINEMAX && flags == LINE_LONG && l[0] == 'x');
+	ck_assert_int_eq(fmt_in_line(&in, &l, &n, &flags, err), 1);
+	ck_assert(n == 4 && memcmp(l, "last", 4) == 0 && flags == LINE_NOEOL);
+	ck_assert_int_eq(fmt_in_line(&in, &l, &n, &flags, err), 0);
+	fmt_in_free(&in);
+	free(big);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	ck_assert_int_eq(fmt_format_byname("mpe"), FMT_MPE);
+	ck_assert_int_eq(fmt_format_byname("legacy"), FMT_LEGACY);
+	ck_assert_int_eq(fmt_format_byname("MPE"), -1);
+	ck_assert_int_eq(fmt_kind_byname("trustmonitor"), FMT_TRUSTMONITOR);
+	ck_assert_int_eq(fmt_kind_byname("unparsed"), 0);
+	ck_assert_str_eq(fmt_kind_name(FMT_OFFLINE), "offline");
 }
 END_TEST
 
@@ -14,11 +251,18 @@ int
 main(void)
 {
 	Suite *s = suite_create("fmt");
-	TCase *tc = tcase_create("placeholder");
+	TCase *tc = tcase_create("fmt");
 	SRunner *sr;
 	int nf;
 
-	tcase_add_test(tc, test_placeholder);
+	tcase_add_loop_test(tc, test_iso, 0, sizeof isos / sizeof isos[0]);
+	tcase_add_loop_test(tc, test_infer, 0, sizeof kinds / sizeof kinds[0]);
+	tcase_add_loop_test(tc, test_line, 0, sizeof lines / sizeof lines[0]);
+	tcase_add_test(tc, test_unparsed);
+	tcase_add_test(tc, test_cut);
+	tcase_add_test(tc, test_reader);
+	tcase_add_test(tc, test_names);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,1 @@
+^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d DUO AUTH \|utc=[^|]*\|txid=(?<session>[^|]*)\|event_type=(?<vmid>[^|]*)\|result=(?<tag1>(?<result>[^|]*))\|reason=(?<tag2>(?<reason>[^|]*))\|factor=(?<tag3>(?<action>[^|]*))\|user=(?<login>[^|]*)\|email=[^|]*\|groups=(?<group>[^|]*)\|app=(?<object>[^|]*)\|app_key=[^|]*\|ip=(?<sip>[^|]*)\|host=(?<sname>[^|]*)\|

@@ -1,0 +1,1 @@
+^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d DUO TELEPHONY \|utc=[^|]*\|txid=[^|]*\|type=(?<vmid>[^|]*)\|context=(?<tag1>(?<action>[^|]*))\|phone=(?<recipient>[^|]*)\|credits=(?<quantity>\d*)\|telephony_id=(?<session>[^|]*)\|

@@ -1,0 +1,1 @@
+^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d DUO ADMIN \|utc=[^|]*\|action=(?!(?:admin_login|admin_login_error|admin_2fa_error)\|)(?<vmid>[^|]*)\|label=(?<vendorinfo>[^|]*)\|admin=(?<login>[^|]*)\|object=(?<object>[^|]*)\|ip=(?<sip>[^|]*)\|factor=(?<action>[^|]*)\|error=(?<tag1>(?<reason>[^|]*))\|device=[^|]*\|description=(?<subject>[^|]*)\|

@@ -1,0 +1,1 @@
+^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d DUO ACTIVITY \|utc=[^|]*\|activity_id=(?<session>[^|]*)\|action=(?<vmid>[^|]*)\|actor_type=(?<tag2>[^|]*)\|actor=(?<login>[^|]*)\|target_type=(?<objecttype>[^|]*)\|target=(?<object>[^|]*)\|app=(?<objectname>[^|]*)\|ip=(?<sip>[^|]*)\|outcome=(?<tag1>(?<result>[^|]*))\|

@@ -1,0 +1,1 @@
+^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d DUO OFFLINE \|utc=[^|]*\|action=(?<vmid>[^|]*)\|user=(?<login>[^|]*)\|object=(?<object>[^|]*)\|hostname=(?<sname>[^|]*)\|factor=(?<action>[^|]*)\|user_agent=(?<useragent>[^|]*)\|description=(?<subject>[^|]*)\|

@@ -1,0 +1,1 @@
+^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d DUO TRUSTMONITOR \|utc=[^|]*\|sekey=(?<session>[^|]*)\|type=(?<vmid>[^|]*)\|state=(?<status>[^|]*)\|priority=(?<tag2>[^|]*)\|user=(?<login>[^|]*)\|ip=(?<sip>[^|]*)\|app=(?<object>[^|]*)\|factor=(?<action>[^|]*)\|result=(?<tag1>(?<result>[^|]*))\|reason=(?<reason>[^|]*)\|

@@ -1,0 +1,1 @@
+^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d DUO (?<vmid>\S+) (?<subject>.*)$

@@ -1,0 +1,1 @@
+^\d+,host="[^"]*", eventtype="(?<group>administrator)", username="(?<login>[^"]*)", action="(?!(?:Admin Login|admin_login_error|admin_2fa_error)")(?<vmid>(?<action>[^"]*))"(?:, object="(?<object>(?<account>[^"]*))")?(?<subject>.*)$

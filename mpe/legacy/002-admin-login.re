@@ -1,0 +1,1 @@
+^\d+,host="[^"]*", eventtype="(?<group>administrator)", username="(?<login>[^"]*)", action="(?<vmid>(?<action>Admin Login|admin_login_error|admin_2fa_error))"(?:, object="[^"]*")?(?:, description="(?<subject>(?:[^\n]*?"(?:ip_address|ip)": ?"(?<sip>[^"]*)")?.*)")?$

@@ -1,0 +1,1 @@
+^\d+,host="[^"]*", eventtype="(?<group>authentication)", username="(?<login>[^"]*)", factor="(?<vmid>(?<action>[^"]*))", result="(?<tag1>(?<result>[^"]*))", reason="(?<tag2>(?<reason>[^"]*))", ip="(?<sip>[^"]*)", integration="(?<subject>(?<policy>[^"]*))", newenrollment="(?<tag3>[^"]*)"

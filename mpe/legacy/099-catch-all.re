@@ -1,0 +1,1 @@
+^\d+,host="[^"]*", eventtype="(?<vmid>[^"]*)"(?<subject>.*)$

@@ -1,0 +1,142 @@
+#!/bin/sh
+# duo-fmt never loses a line: whatever it cannot format becomes exactly
+# one DUO UNPARSED line, with a warning naming the line, and exit 1.
+. "$(dirname "$0")/lib.sh"
+FX=$TOP/tests/fixtures/fmt
+good1=$(sed -n 1p "$FX/auth.ndjson")
+good2=$(sed -n 2p "$FX/auth.ndjson")
+sed -n 1,2p "$FX/golden/auth.mpe" >"$T/goodout"
+
+# bad NAME FILE-WITH-THE-BAD-LINE: wrap it between two good records
+bad() {
+	{ printf '%s\n' "$good1"; cat "$2"; printf '%s\n' "$good2"; } >"$T/in"
+	status "$1: exit 1" 1 duo-fmt -z Europe/Berlin "$T/in"
+	is "$1: three lines out" "$(wc -l <"$T/.out" | tr -d ' ')" 3
+	is "$1: one UNPARSED line, the second" \
+	    "$(grep -n ' DUO UNPARSED |' "$T/.out" | cut -d: -f1 | tr '\n' ' ')" \
+	    "2 "
+	{ sed -n 1p "$T/.out"; sed -n 3p "$T/.out"; } >"$T/ends"
+	same "$1: the good records around it intact" "$T/ends" "$T/goodout"
+	grepq "$1: warning names file and line" "^duo-fmt: $T/in:2: " "$T/.err"
+	is "$1: one warning" "$(wc -l <"$T/.err" | tr -d ' ')" 1
+	is "$1: UNPARSED line at most 65535 bytes" \
+	    "$(LC_ALL=C awk 'length($0) + 1 > 65535' "$T/.out" | wc -l | tr -d ' ')" 0
+	grepq "$1: UNPARSED layout" \
+	    '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} DUO UNPARSED \|utc=[0-9T:-]+Z\|kind=\|file=[^|]*\|line=2\|reason=[^|]+\|raw=[^|]*\|$' \
+	    "$T/.out"
+}
+
+printf '{"txid":"a","factor":"x",}\n' >"$T/l"
+bad "invalid JSON" "$T/l"
+printf '{"txid":"abc","factor":"du\n' >"$T/l"
+bad "truncated JSON" "$T/l"
+printf '\000\377\376garbage\200\033[31m|%%\r\n' >"$T/l"
+bad "binary garbage" "$T/l"
+grepq "binary garbage: escaped" 'raw=%00%FF%FEgarbage%80%1B\[31m%7C%25%0D\|$' "$T/.out"
+{ printf '{"txid":"'; head -c 1000000 /dev/zero | tr '\0' a; echo; } >"$T/l"
+bad "1 MB line" "$T/l"
+grepq "1 MB line: cut marked" 'raw=\{"txid":"a+\.\.\.\[cut [0-9]+ bytes\]\|$' "$T/.out"
+python3 -c 'print("[" * 10000 + "]" * 10000)' >"$T/l"
+bad "10000 levels of nesting" "$T/l"
+python3 -c 'print("{\"a\":" * 10000 + "1" + "}" * 10000)' >"$T/l"
+bad "10000 nested objects" "$T/l"
+{ head -c 5000000 /dev/zero | tr '\0' x; echo; } >"$T/l"
+bad "5 MB line (over the 4 MiB cap)" "$T/l"
+grepq "5 MB line: reason" 'reason=line longer than 4194304 bytes' "$T/.out"
+printf '[1,2]\n' >"$T/l"
+bad "JSON that is not an object" "$T/l"
+printf '{"hello":"world"}\n' >"$T/l"
+bad "a record of no known kind" "$T/l"
+printf '{"txid":"t","factor":"duo_push"}\n' >"$T/l"
+bad "a record without a time" "$T/l"
+printf '{"txid":"t","factor":"duo_push","isotimestamp":"yesterday"}\n' >"$T/l"
+bad "a record with a bad time" "$T/l"
+printf '\n' >"$T/l"
+bad "an empty line" "$T/l"
+
+# unterminated last line: even complete JSON is not trusted
+{ printf '%s\n' "$good1"; printf '%s' "$good2"; } >"$T/in"
+status "unterminated last line: exit 1" 1 duo-fmt -z Europe/Berlin "$T/in"
+is "unterminated: two lines" "$(wc -l <"$T/.out" | tr -d ' ')" 2
+grepq "unterminated: UNPARSED" '^.{19} DUO UNPARSED \|.*\|line=2\|reason=no newline at end of input' "$T/.out"
+grepq "unterminated: warning" "^duo-fmt: $T/in:2: no newline" "$T/.err"
+printf '{"@duo":"end","cursor":{},"n":1}' >"$T/in"
+status "unterminated control line: exit 1" 1 duo-fmt "$T/in"
+grepq "unterminated control line: UNPARSED" ' DUO UNPARSED ' "$T/.out"
+head -c 4194400 /dev/zero | tr '\0' y >"$T/in"
+status "over-long unterminated line: exit 1" 1 duo-fmt "$T/in"
+is "over-long unterminated line: one line" "$(wc -l <"$T/.out" | tr -d ' ')" 1
+
+# stdin is named "stdin"; many bad lines, each warned with its number
+printf 'x\n%s\ny\n' "$good1" >"$T/in"
+status "stdin: exit 1" 1 duo-fmt <"$T/in"
+is "stdin: warnings" "$(cut -d: -f1-3 "$T/.err" | tr '\n' ' ')" \
+    "duo-fmt: stdin:1 duo-fmt: stdin:3 "
+
+# UNPARSED in every format: one line, still parseable
+printf 'not "json" | x\\y\n' >"$T/in"
+for f in json kv cef legacy; do
+	status "$f UNPARSED: exit 1" 1 duo-fmt -f "$f" "$T/in"
+	is "$f UNPARSED: one line" "$(wc -l <"$T/.out" | tr -d ' ')" 1
+done
+status "json UNPARSED" 1 duo-fmt -f json "$T/in"
+cp "$T/.out" "$T/ju"
+ok "json UNPARSED is JSON with the raw text" python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+u = r["duo_unparsed"]
+assert u["raw"] == "not \"json\" %7C x\\y", u
+assert u["line"] == 1 and u["file"] == sys.argv[2], u
+assert "duo_time" in r' "$T/ju" "$T/in"
+status "kv UNPARSED" 1 duo-fmt -f kv "$T/in"
+grepq "kv UNPARSED layout" '^duo_time="[^"]*" kind="unparsed" utc="[^"]*" of="" file="[^"]*" line="1" reason="invalid JSON[^"]*" raw="not \\"json\\" %7C x\\\\y"$' "$T/.out"
+status "legacy UNPARSED" 1 duo-fmt -f legacy "$T/in"
+grepq "legacy UNPARSED layout" '^[0-9]+,host="", eventtype="unparsed", line="1", reason="invalid JSON[^"]*", raw="not %22json%22 %7C x\\y"$' "$T/.out"
+
+# a huge valid record: every value cut, the line stays under 65535 bytes
+python3 - "$FX" >"$T/big" <<'PY'
+import json, sys
+big = "é|" * 7000
+for kind in ("auth", "admin", "telephony", "activity", "offline",
+             "trustmonitor"):
+    for line in open("%s/%s.ndjson" % (sys.argv[1], kind)):
+        r = json.loads(line)
+        def fill(o):
+            if isinstance(o, dict):
+                for k in o:
+                    if k in ("isotimestamp", "ts", "timestamp",
+                             "surfaced_timestamp", "description", "details"):
+                        if k in ("description", "details"):
+                            o[k] = json.dumps({"ip_address": big, "ip": big,
+                                "factor": big, "error": big, "device": big,
+                                "email": big, "status": big, "hostname": big,
+                                "user_agent": big, "x": big})
+                        continue
+                    if isinstance(o[k], (dict, list)):
+                        fill(o[k])
+                    else:
+                        o[k] = big
+            elif isinstance(o, list):
+                for i, v in enumerate(o):
+                    if isinstance(v, (dict, list)):
+                        fill(v)
+                    else:
+                        o[i] = big
+        fill(r)
+        if kind == "auth":
+            r["txid"] = big
+        print(json.dumps(r, ensure_ascii=False))
+PY
+for f in mpe kv cef legacy; do
+	status "huge record $f: exit 0" 0 duo-fmt -f "$f" "$T/big"
+	is "huge record $f: one line each" "$(wc -l <"$T/.out" | tr -d ' ')" \
+	    "$(wc -l <"$T/big" | tr -d ' ')"
+	grepq "huge record $f: cut marked" '\.\.\.\[cut [0-9]+ bytes\]' "$T/.out"
+	is "huge record $f: valid UTF-8" \
+	    "$(python3 -c 'import sys; open(sys.argv[1], encoding="utf-8").read(); print("ok")' "$T/.out" 2>&1)" ok
+done
+status "huge record mpe" 0 duo-fmt "$T/big"
+is "huge record mpe: no line over 65535 bytes" \
+    "$(LC_ALL=C awk 'length($0) + 1 > 65535' "$T/.out" | wc -l | tr -d ' ')" 0
+is "huge record mpe: every line ends in |" "$(grep -vc '|$' "$T/.out")" 0
+finish

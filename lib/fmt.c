@@ -769,7 +769,7 @@ mget(const struct json *js, int obj, const char *key, size_t n, int esc)
 					return i + 1;
 			}
 		}
-		i = json_skip(js, i);
+		i = js->next[i];	/* json_skip, inlined: hot */
 	}
 	return -1;
 }

@@ -98,10 +98,10 @@ xbuf_grow(struct buf *b, size_t n)
 {
 	size_t cap;
 
+	if (b->cap > b->len && n < b->cap - b->len)
+		return;		/* the common case: room for n and the NUL */
 	if (n >= SIZE_MAX / 2 - b->len)
 		oom();
-	if (b->len + n + 1 <= b->cap)
-		return;
 	cap = b->cap ? b->cap : 64;
 	while (cap < b->len + n + 1)
 		cap *= 2;
@@ -128,7 +128,8 @@ xbuf_adds(struct buf *b, const char *s)
 void
 xbuf_addc(struct buf *b, int c)
 {
-	xbuf_grow(b, 1);
+	if (b->cap == 0 || b->cap - b->len < 2)
+		xbuf_grow(b, 1);
 	b->p[b->len++] = (char)c;
 	b->p[b->len] = '\0';
 }

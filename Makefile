@@ -63,6 +63,8 @@ duo-ckpt: duo-ckpt.o lib/libduo.a
 
 # Unit tests: one Check suite per lib module.
 $(UNITS): lib/libduo.a $(HDR)
+tests/unit/check_sign tests/unit/check_urlenc san/check_sign \
+    san/check_urlenc: tests/fixtures/sign/vectors.h tests/fixtures/sign/edge.h
 tests/unit/check_util: tests/unit/check_util.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $@.c lib/libduo.a $(CHECK_LIBS) $(LDLIBS)
 tests/unit/check_urlenc: tests/unit/check_urlenc.c

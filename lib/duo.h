@@ -307,7 +307,6 @@ struct cursor_req {
 
 /* Page outcome flags from cursor_page. */
 #define CURSOR_NOPROGRESS	0x1	/* a full page held nothing new */
-#define CURSOR_CLAMPED		0x2	/* cursor_clamp moved the start */
 
 int	 cursor_kind(const char *);		/* KIND_* or -1 */
 const char *cursor_kindname(int);

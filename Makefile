@@ -142,7 +142,7 @@ check-san: $(SAN_TOOLS) $(SAN_UNITS)
 
 lint:
 	@mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
-	@shellcheck -s sh duo-collect tests/run-units tests/e2e/run \
+	@shellcheck -s sh -e SC1091 duo-collect tests/run-units tests/e2e/run \
 	    tests/e2e/lib.sh tests/e2e/*.t bench/get bench/fmt tests/demo
 
 demo: deps
@@ -181,6 +181,6 @@ uninstall:
 
 clean:
 	rm -f $(TOOLS) *.o lib/*.o lib/libduo.a $(UNITS)
-	rm -rf san
+	rm -rf san scratch
 
 .PHONY: all check check-plain check-san lint demo deps install uninstall clean

@@ -449,9 +449,9 @@ int	 fmt_in_line(struct fmt_in *, const char **, size_t *, int *, char *);
 
 /* ---- ckpt: state directory, exactly-once publication ---- */
 
-#define CKPT_MAXLINE	(4u * 1024 * 1024)	/* bytes of one stream line */
-#define CKPT_MAXSTATE	(16u * 1024 * 1024)	/* state, intent, ledger line */
-#define CKPT_CTL	"{\"@duo\":"		/* control line prefix */
+#define CKPT_MAXLINE	(4u * 1024 * 1024)	/* a stream line */
+#define CKPT_MAXSTATE	(16u * 1024 * 1024)	/* a state file */
+#define CKPT_CTL	"{\"@duo\":"		/* control lines */
 
 /*
  * Steps of the commit protocol, for the test hook (DUO_CKPT_CRASH_AT).
@@ -459,15 +459,15 @@ int	 fmt_in_line(struct fmt_in *, const char **, size_t *, int *, char *);
  * action, so a hook that kills the process leaves the state of
  * "everything before step N done".
  */
-#define CKPT_STEP_DATA		1	/* fsync of the spooled data */
-#define CKPT_STEP_INTENT	2	/* rename of the fsynced intent temp */
-#define CKPT_STEP_PUBLISH	3	/* publication (rename or append) */
-#define CKPT_STEP_PUBMID	4	/* append: half written; file: dir fsync */
-#define CKPT_STEP_STATETMP	5	/* writing the new state's temp file */
-#define CKPT_STEP_STATE		6	/* rename of the new state into place */
+#define CKPT_STEP_DATA		1	/* fsync of the spool */
+#define CKPT_STEP_INTENT	2	/* rename of the intent */
+#define CKPT_STEP_PUBLISH	3	/* rename or append */
+#define CKPT_STEP_PUBMID	4	/* half appended; dir fsync */
+#define CKPT_STEP_STATETMP	5	/* new state temp file */
+#define CKPT_STEP_STATE		6	/* its rename */
 #define CKPT_STEP_LEDGER	7	/* ledger append */
-#define CKPT_STEP_LEDGERMID	8	/* ledger line half written */
-#define CKPT_STEP_UNINTENT	9	/* removal of the intent */
+#define CKPT_STEP_LEDGERMID	8	/* half the ledger line */
+#define CKPT_STEP_UNINTENT	9	/* intent removal */
 #define CKPT_STEP_DONE		10	/* commit complete */
 #define CKPT_NSTEPS		10
 
@@ -476,7 +476,7 @@ enum ckpt_ctltype { CKPT_BEGIN = 1, CKPT_MARK, CKPT_END };
 struct ckpt_ctl {
 	int		 type;		/* enum ckpt_ctltype */
 	long long	 v;		/* begin: protocol version */
-	long long	 n;		/* mark, end: data lines in segment */
+	long long	 n;		/* mark, end: lines counted */
 	struct buf	 kind;		/* begin */
 	struct buf	 host;		/* begin, lower-cased */
 	struct buf	 cursor;	/* compact JSON object */
@@ -487,27 +487,27 @@ struct ckpt {
 	char		 kind[16];
 	int		 lockfd;	/* -1 when not locked */
 	int64_t		(*clock)(void);	/* ms since the epoch */
-	void		(*hook)(int, void *);	/* called before each step */
+	void		(*hook)(int, void *);	/* before each step */
 	void		*hookarg;
 	/* Loaded by ckpt_load. */
 	int		 have_state;	/* KIND.cursor exists */
 	unsigned long long seq;		/* ledger entries so far */
-	struct buf	 cursor;	/* compact JSON object, "{}" if none */
+	struct buf	 cursor;	/* compact; "{}" if none */
 	struct buf	 host;		/* empty when not yet known */
 	/* Out: what this run did. */
-	int		 recovered;	/* completed an interrupted commit */
+	int		 recovered;	/* finished an old commit */
 	unsigned long long records, files, commits, deleted;
 };
 
 struct ckpt_opts {
 	const char	*outdir;	/* -o; NULL with -a */
 	const char	*append;	/* -a file */
-	long long	 maxrec;	/* -n: publish after this many; 0 off */
-	long long	 maxsec;	/* -t: publish after this long; 0 off */
-	long long	 keepdays;	/* -k: retention; 0 off */
+	long long	 maxrec;	/* -n; 0 off */
+	long long	 maxsec;	/* -t; 0 off */
+	long long	 keepdays;	/* -k; 0 off */
 };
 
-/* Is s one of the six kinds (auth admin telephony activity offline ...)? */
+/* Is s one of the six kinds? */
 int	 ckpt_kind_ok(const char *);
 /* Does line[0..n) start with CKPT_CTL? */
 int	 ckpt_ctl_is(const char *, size_t);

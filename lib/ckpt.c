@@ -268,46 +268,11 @@ digits(const char *s, size_t n, int *v)
 int
 ckpt_parse_iso(const char *s, size_t n, int64_t *t)
 {
-	struct tm tm;
-	int y, mo, d, h, mi, se, oh, om;
-	size_t i;
-	int64_t off = 0;
+	int64_t ms;
 
-	if (n < 20 || s[4] != '-' || s[7] != '-' ||
-	    (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' ||
-	    digits(s, 4, &y) || digits(s + 5, 2, &mo) ||
-	    digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
-	    digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
+	if (iso8601_ms(s, n, 0, &ms) == -1)
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    se > 60)
-		return -1;
-	i = 19;
-	if (s[i] == '.') {
-		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-			;
-	}
-	if (i < n && s[i] == 'Z')
-		i++;
-	else if (i + 6 <= n && (s[i] == '+' || s[i] == '-') &&
-	    s[i + 3] == ':' && !digits(s + i + 1, 2, &oh) &&
-	    !digits(s + i + 4, 2, &om)) {
-		off = (int64_t)oh * 3600 + om * 60;
-		if (s[i] == '-')
-			off = -off;
-		i += 6;
-	} else
-		return -1;
-	if (i != n)
-		return -1;
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*t = (int64_t)compat_timegm(&tm) - off;
+	*t = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
 	return 0;
 }
 

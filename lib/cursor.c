@@ -848,89 +848,6 @@ cursor_duration(const char *s, int64_t *ms, char *err)
 	return 0;
 }
 
-static int
-digits(const char **p, int n, int *v)
-{
-	int i;
-
-	*v = 0;
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)(*p)[i]))
-			return -1;
-		*v = *v * 10 + ((*p)[i] - '0');
-	}
-	*p += n;
-	return 0;
-}
-
-static int
-iso_time(const char *s, int64_t *ms)
-{
-	struct tm tm;
-	const char *p = s;
-	int y, mo, d, hh = 0, mi = 0, ss = 0, frac = 0, fd = 0, oh, om, sign;
-	time_t t;
-	int64_t off = 0;
-
-	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
-	    *p++ != '-' || digits(&p, 2, &d))
-		return -1;
-	if (*p == 'T' || *p == 't' || *p == ' ') {
-		p++;
-		if (digits(&p, 2, &hh) || *p++ != ':' || digits(&p, 2, &mi))
-			return -1;
-		if (*p == ':') {
-			p++;
-			if (digits(&p, 2, &ss))
-				return -1;
-			if (*p == '.' || *p == ',') {
-				p++;
-				if (!isdigit((unsigned char)*p))
-					return -1;
-				while (isdigit((unsigned char)*p)) {
-					if (fd < 3) {
-						frac = frac * 10 + (*p - '0');
-						fd++;
-					}
-					p++;
-				}
-				while (fd < 3) {
-					frac *= 10;
-					fd++;
-				}
-			}
-		}
-		if (*p == 'Z' || *p == 'z')
-			p++;
-		else if (*p == '+' || *p == '-') {
-			sign = *p++ == '-' ? -1 : 1;
-			if (digits(&p, 2, &oh))
-				return -1;
-			if (*p == ':')
-				p++;
-			if (digits(&p, 2, &om) || oh > 23 || om > 59)
-				return -1;
-			off = sign * ((int64_t)oh * 3600 + om * 60);
-		}
-	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 ||
-	    mi > 59 || ss > 60 || y < 1970)
-		return -1;
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = hh;
-	tm.tm_min = mi;
-	tm.tm_sec = ss;
-	t = compat_timegm(&tm);
-	/* Reject dates that timegm normalised (Feb 30). */
-	if (tm.tm_mday != d || tm.tm_mon != mo - 1)
-		return -1;
-	*ms = ((int64_t)t - off) * 1000 + frac;
-	return 0;
-}
-
 int
 cursor_time(const char *s, int64_t now, int64_t *ms, char *err)
 {
@@ -950,8 +867,9 @@ cursor_time(const char *s, int64_t now, int64_t *ms, char *err)
 		return 0;
 	}
 	if (n >= 10 && s[4] == '-') {
-		if (iso_time(s, ms) == -1)
+		if (iso8601_ms(s, n, ISO_LENIENT, &d) == -1 || d < 0)
 			return seterr(err, "bad ISO 8601 time: %s", s);
+		*ms = d;
 		return 0;
 	}
 	if (cursor_duration(s, &d, NULL) == -1 || strspn(s,

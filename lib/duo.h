@@ -69,6 +69,17 @@ int	 buf_getline(struct buf *, FILE *, size_t, int *);
 /* Flush and check a stream we wrote to; -1 with reason on failure. */
 int	 out_flush(FILE *, const char *, char *);
 
+/*
+ * An ISO 8601 time, "YYYY-MM-DD[T ]HH:MM:SS[.frac](Z|+HH:MM|+HHMM)", as
+ * milliseconds since the epoch (fractions past ms are dropped).  With
+ * ISO_LENIENT, for times a user types, also "YYYY-MM-DD",
+ * "YYYY-MM-DDTHH:MM" and no zone, all read as UTC.  -1 if malformed.
+ */
+#define ISO_LENIENT	0x1
+int	 iso8601_ms(const char *, size_t, int, int64_t *);
+
+/* Value of one hex digit, either case, or -1. */
+int	 hex_val(int);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void	 hex_lower(char *, const unsigned char *, size_t);
 
@@ -414,7 +425,6 @@ int	 fmt_kind_infer(const struct json *);
  * ISO 8601 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM|+HHMM)" (a space
  * for T is accepted) to milliseconds since the epoch.
  */
-int	 fmt_iso8601(const char *, size_t, int64_t *);
 /* Offset east of UTC in seconds of the fmt's zone at time t. */
 long	 fmt_utcoff(struct fmt *, int64_t);
 /*

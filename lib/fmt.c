@@ -429,19 +429,6 @@ fmt_kind_name(int k)
 
 /* ---- time ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
 
 struct civil {
 	int	y, mo, d, h, mi, s;
@@ -468,78 +455,7 @@ civil_from_secs(int64_t t, struct civil *c)
 	c->s = (int)(sod % 60);
 }
 
-static int
-digits(const char *p, int n, int *v)
-{
-	int i;
 
-	*v = 0;
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		*v = *v * 10 + (p[i] - '0');
-	}
-	return 0;
-}
-
-int
-fmt_iso8601(const char *p, size_t n, int64_t *ms)
-{
-	const char *e = p + n;
-	int y, mo, d, h, mi, s, oh = 0, om = 0, frac = 0, fd = 0, sign = 0;
-	int mdays;
-
-	if (n < 19 || digits(p, 4, &y) || p[4] != '-' || digits(p + 5, 2, &mo) ||
-	    p[7] != '-' || digits(p + 8, 2, &d) ||
-	    (p[10] != 'T' && p[10] != 't' && p[10] != ' ') ||
-	    digits(p + 11, 2, &h) || p[13] != ':' || digits(p + 14, 2, &mi) ||
-	    p[16] != ':' || digits(p + 17, 2, &s))
-		return -1;
-	p += 19;
-	if (p < e && (*p == '.' || *p == ',')) {
-		p++;
-		if (p == e || *p < '0' || *p > '9')
-			return -1;
-		for (; p < e && *p >= '0' && *p <= '9'; p++)
-			if (fd < 3) {
-				frac = frac * 10 + (*p - '0');
-				fd++;
-			}
-		for (; fd < 3; fd++)
-			frac *= 10;
-	}
-	if (p < e && (*p == 'Z' || *p == 'z'))
-		p++;
-	else if (p < e && (*p == '+' || *p == '-')) {
-		sign = *p++ == '-' ? -1 : 1;
-		if (e - p >= 5 && p[2] == ':') {
-			if (digits(p, 2, &oh) || digits(p + 3, 2, &om))
-				return -1;
-			p += 5;
-		} else if (e - p >= 4) {
-			if (digits(p, 2, &oh) || digits(p + 2, 2, &om))
-				return -1;
-			p += 4;
-		} else
-			return -1;
-	} else
-		return -1;	/* a time without a zone is ambiguous */
-	if (p != e)
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60 ||
-	    oh > 23 || om > 59)
-		return -1;
-	mdays = mo == 2 ? ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ?
-	    29 : 28) : (mo == 4 || mo == 6 || mo == 9 || mo == 11) ? 30 : 31;
-	if (d > mdays)
-		return -1;
-	if (s == 60)
-		s = 59;		/* a leap second: keep the calendar second */
-	*ms = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-	    h * 3600 + mi * 60 + s) - sign * (oh * 3600 + om * 60)) * 1000 +
-	    frac;
-	return 0;
-}
 
 int
 fmt_zone(const char *zone, char *err)
@@ -1004,8 +920,8 @@ record_time(struct fmt *f, int64_t *ms, char *err)
 		if (json_isnull(js, i))
 			continue;
 		if (js->tok[i].type != JSMN_STRING ||
-		    fmt_iso8601(js->s + js->tok[i].start,
-		    (size_t)(js->tok[i].end - js->tok[i].start), ms) == -1)
+		    iso8601_ms(js->s + js->tok[i].start,
+		    (size_t)(js->tok[i].end - js->tok[i].start), 0, ms) == -1)
 			return seterr(err, "bad time in \"%s\"", isos[k]);
 		return 0;
 	}

@@ -41,18 +41,6 @@ isws(int c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Length of the valid UTF-8 sequence at p, or 0. */
 static int
 utf8_len(const unsigned char *p, const unsigned char *e)
@@ -161,7 +149,7 @@ scan_string(struct scan *sc)
 				if (e - p < 6)
 					break;
 				for (i = 2; i < 6; i++)
-					if (hexval(p[i]) < 0) {
+					if (hex_val(p[i]) < 0) {
 						sc->pos = (size_t)(p - s);
 						return scan_err(sc, "bad \\u escape");
 					}
@@ -520,8 +508,8 @@ put_utf8(struct buf *b, unsigned long cp)
 static unsigned long
 hex4(const char *p)
 {
-	return (unsigned long)(hexval(p[0]) << 12 | hexval(p[1]) << 8 |
-	    hexval(p[2]) << 4 | hexval(p[3]));
+	return (unsigned long)(hex_val(p[0]) << 12 | hex_val(p[1]) << 8 |
+	    hex_val(p[2]) << 4 | hex_val(p[3]));
 }
 
 int

@@ -286,18 +286,6 @@ b64dec(struct buf *out, const char *s)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 sign_verify(const struct sign_req *r, const char *ikey, const char *skey,
     const char *auth, char *err)
@@ -332,8 +320,8 @@ sign_verify(const struct sign_req *r, const char *ikey, const char *skey,
 		goto out;
 	}
 	for (i = 0; i < mdlen; i++) {
-		hi = hexval((unsigned char)hx[2 * i]);
-		lo = hexval((unsigned char)hx[2 * i + 1]);
+		hi = hex_val((unsigned char)hx[2 * i]);
+		lo = hex_val((unsigned char)hx[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			seterr(err, "signature is not hex");
 			goto out;

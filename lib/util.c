@@ -207,6 +207,18 @@ out_flush(FILE *fp, const char *name, char *err)
 	return 0;
 }
 
+int
+hex_val(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void
 hex_lower(char *out, const unsigned char *p, size_t n)
 {
@@ -218,4 +230,106 @@ hex_lower(char *out, const unsigned char *p, size_t n)
 		out[2 * i + 1] = hx[p[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* n decimal digits at p[0..]; -1 if any is not a digit or past e. */
+static int
+digits(const char *p, const char *e, int n, int *v)
+{
+	int i;
+
+	if (e - p < n)
+		return -1;
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		*v = *v * 10 + (p[i] - '0');
+	}
+	return 0;
+}
+
+int
+iso8601_ms(const char *p, size_t n, int flags, int64_t *ms)
+{
+	const char *e = p + n;
+	int y, mo, d, h = 0, mi = 0, s = 0, oh = 0, om = 0, frac = 0, fd = 0;
+	int sign = 0, mdays, lenient = flags & ISO_LENIENT;
+
+	if (digits(p, e, 4, &y) || e - p < 10 || p[4] != '-' ||
+	    digits(p + 5, e, 2, &mo) || p[7] != '-' ||
+	    digits(p + 8, e, 2, &d))
+		return -1;
+	p += 10;
+	if (p == e && lenient)
+		goto check;		/* a date alone: midnight UTC */
+	if (p == e || (*p != 'T' && *p != 't' && *p != ' ') ||
+	    digits(p + 1, e, 2, &h) || e - p < 6 || p[3] != ':' ||
+	    digits(p + 4, e, 2, &mi))
+		return -1;
+	p += 6;
+	if (p < e && *p == ':') {
+		if (digits(p + 1, e, 2, &s))
+			return -1;
+		p += 3;
+	} else if (!lenient)
+		return -1;		/* seconds are required */
+	if (p < e && (*p == '.' || *p == ',')) {
+		p++;
+		if (p == e || *p < '0' || *p > '9')
+			return -1;
+		for (; p < e && *p >= '0' && *p <= '9'; p++)
+			if (fd < 3) {
+				frac = frac * 10 + (*p - '0');
+				fd++;
+			}
+		for (; fd < 3; fd++)
+			frac *= 10;
+	}
+	if (p < e && (*p == 'Z' || *p == 'z'))
+		p++;
+	else if (p < e && (*p == '+' || *p == '-')) {
+		sign = *p++ == '-' ? -1 : 1;
+		if (e - p >= 5 && p[2] == ':') {
+			if (digits(p, e, 2, &oh) || digits(p + 3, e, 2, &om))
+				return -1;
+			p += 5;
+		} else if (e - p >= 4) {
+			if (digits(p, e, 2, &oh) || digits(p + 2, e, 2, &om))
+				return -1;
+			p += 4;
+		} else
+			return -1;
+	} else if (!lenient)
+		return -1;		/* a time without a zone is ambiguous */
+	if (p != e)
+		return -1;
+check:
+	if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60 ||
+	    oh > 23 || om > 59)
+		return -1;
+	mdays = mo == 2 ? ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ?
+	    29 : 28) : (mo == 4 || mo == 6 || mo == 9 || mo == 11) ? 30 : 31;
+	if (d > mdays)
+		return -1;
+	if (s == 60)
+		s = 59;		/* a leap second: keep the calendar second */
+	*ms = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+	    h * 3600 + mi * 60 + s) - sign * (oh * 3600 + om * 60)) * 1000 +
+	    frac;
+	return 0;
 }

@@ -12,44 +12,6 @@
 #include "../../lib/duo.h"
 
 static const struct {
-	const char	*in;
-	int		 ok;
-	long long	 ms;
-} isos[] = {
-	{ "2020-02-13T18:56:20.351346+00:00", 1, 1581620180351LL },
-	{ "2020-02-13T18:56:20+00:00", 1, 1581620180000LL },
-	{ "2020-02-13T18:56:20Z", 1, 1581620180000LL },
-	{ "2020-02-13 18:56:20Z", 1, 1581620180000LL },
-	{ "2020-02-13T13:56:20-05:00", 1, 1581620180000LL },
-	{ "2020-02-14T00:26:20.5+05:30", 1, 1581620180500LL },
-	{ "2020-02-14T00:41:20+0545", 1, 1581620180000LL },
-	{ "1970-01-01T00:00:00Z", 1, 0 },
-	{ "2024-02-29T12:00:00Z", 1, 1709208000000LL },
-	{ "2023-02-29T12:00:00Z", 0, 0 },
-	{ "2020-02-13T18:56:20", 0, 0 },	/* no zone */
-	{ "2020-02-13T18:56:20+00", 0, 0 },
-	{ "2020-13-13T18:56:20Z", 0, 0 },
-	{ "2020-02-13T24:00:00Z", 0, 0 },
-	{ "2020-02-13T18:56:20.Z", 0, 0 },
-	{ "2020-02-13T18:56:20Zjunk", 0, 0 },
-	{ "yesterday", 0, 0 },
-	{ "", 0, 0 },
-};
-
-START_TEST(test_iso)
-{
-	int64_t ms = -1;
-	int r;
-
-	r = fmt_iso8601(isos[_i].in, strlen(isos[_i].in), &ms);
-	ck_assert_msg((r == 0) == isos[_i].ok, "%s: %d", isos[_i].in, r);
-	if (isos[_i].ok)
-		ck_assert_msg(ms == isos[_i].ms, "%s: %lld", isos[_i].in,
-		    (long long)ms);
-}
-END_TEST
-
-static const struct {
 	const char	*rec;
 	int		 kind;
 } kinds[] = {
@@ -255,7 +217,6 @@ main(void)
 	SRunner *sr;
 	int nf;
 
-	tcase_add_loop_test(tc, test_iso, 0, sizeof isos / sizeof isos[0]);
 	tcase_add_loop_test(tc, test_infer, 0, sizeof kinds / sizeof kinds[0]);
 	tcase_add_loop_test(tc, test_line, 0, sizeof lines / sizeof lines[0]);
 	tcase_add_test(tc, test_unparsed);

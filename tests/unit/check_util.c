@@ -114,6 +114,13 @@ START_TEST(test_hex)
 
 	hex_lower(out, in, sizeof in);
 	ck_assert_str_eq(out, "000fa5ff");
+	ck_assert_int_eq(hex_val('0'), 0);
+	ck_assert_int_eq(hex_val('9'), 9);
+	ck_assert_int_eq(hex_val('a'), 10);
+	ck_assert_int_eq(hex_val('F'), 15);
+	ck_assert_int_eq(hex_val('g'), -1);
+	ck_assert_int_eq(hex_val('/'), -1);
+	ck_assert_int_eq(hex_val(':'), -1);
 }
 END_TEST
 
@@ -133,6 +140,78 @@ START_TEST(test_out_flush)
 }
 END_TEST
 
+static const struct {
+	const char	*in;
+	int		 ok;
+	long long	 ms;
+} isos[] = {
+	{ "2020-02-13T18:56:20.351346+00:00", 1, 1581620180351LL },
+	{ "2020-02-13T18:56:20+00:00", 1, 1581620180000LL },
+	{ "2020-02-13T18:56:20Z", 1, 1581620180000LL },
+	{ "2020-02-13 18:56:20Z", 1, 1581620180000LL },
+	{ "2020-02-13T13:56:20-05:00", 1, 1581620180000LL },
+	{ "2020-02-14T00:26:20.5+05:30", 1, 1581620180500LL },
+	{ "2020-02-14T00:41:20+0545", 1, 1581620180000LL },
+	{ "1970-01-01T00:00:00Z", 1, 0 },
+	{ "2024-02-29T12:00:00Z", 1, 1709208000000LL },
+	{ "2023-02-29T12:00:00Z", 0, 0 },
+	{ "2020-02-13T18:56:20", 0, 0 },	/* no zone */
+	{ "2020-02-13T18:56:20+00", 0, 0 },
+	{ "2020-13-13T18:56:20Z", 0, 0 },
+	{ "2020-02-13T24:00:00Z", 0, 0 },
+	{ "2020-02-13T18:56:20.Z", 0, 0 },
+	{ "2020-02-13T18:56:20Zjunk", 0, 0 },
+	{ "yesterday", 0, 0 },
+	{ "", 0, 0 },
+};
+
+START_TEST(test_iso)
+{
+	int64_t ms = -1;
+	int r;
+
+	r = iso8601_ms(isos[_i].in, strlen(isos[_i].in), 0, &ms);
+	ck_assert_msg((r == 0) == isos[_i].ok, "%s: %d", isos[_i].in, r);
+	if (isos[_i].ok)
+		ck_assert_msg(ms == isos[_i].ms, "%s: %lld", isos[_i].in,
+		    (long long)ms);
+}
+END_TEST
+
+static const struct {
+	const char	*in;
+	int		 ok;
+	int64_t		 ms;
+} lenient[] = {
+	{ "2024-05-01", 1, 1714521600000LL },
+	{ "2024-05-01T10:30", 1, 1714559400000LL },
+	{ "2024-05-01 10:30:15", 1, 1714559415000LL },
+	{ "2024-05-01T10:30:15.5", 1, 1714559415500LL },
+	{ "2024-05-01T12:30+02:00", 1, 1714559400000LL },
+	{ "2024-05-01T10", 0, 0 },
+	{ "2024-05", 0, 0 },
+	{ "2024-02-30", 0, 0 },
+	{ "2024-05-01T10:30:15Zx", 0, 0 },
+};
+
+START_TEST(test_iso_lenient)
+{
+	int64_t ms = -1;
+	int r;
+
+	r = iso8601_ms(lenient[_i].in, strlen(lenient[_i].in), ISO_LENIENT,
+	    &ms);
+	ck_assert_msg((r == 0) == lenient[_i].ok, "%s: %d", lenient[_i].in, r);
+	if (lenient[_i].ok)
+		ck_assert_msg(ms == lenient[_i].ms, "%s: %lld", lenient[_i].in,
+		    (long long)ms);
+	/* Strict mode takes none of the lenient forms. */
+	if (lenient[_i].ok)
+		ck_assert_int_eq(iso8601_ms(lenient[_i].in,
+		    strlen(lenient[_i].in), 0, &ms), -1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -148,6 +227,10 @@ main(void)
 	tcase_add_test(tc, test_seterr);
 	tcase_add_test(tc, test_hex);
 	tcase_add_test(tc, test_out_flush);
+	tcase_add_loop_test(tc, test_iso, 0,
+	    (int)(sizeof isos / sizeof isos[0]));
+	tcase_add_loop_test(tc, test_iso_lenient, 0,
+	    (int)(sizeof lenient / sizeof lenient[0]));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

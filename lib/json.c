@@ -16,6 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define JSON_SSE2
+#endif
+
 #include "duo.h"
 
 #define JSON_MINTOK	64
@@ -96,32 +101,47 @@ static const unsigned char strplain[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-struct scan {
-	struct json	*j;
-	const unsigned char *s;
-	size_t		 pos;
-	size_t		 len;
-	char		*err;
-};
-
+/* Set err for a problem at byte pos (or for truncation at the end). */
 static int
-scan_err(struct scan *sc, const char *what)
+scan_err(char *err, size_t pos, size_t len, const char *what)
 {
-	if (sc->pos >= sc->len)
-		return seterr(sc->err, "truncated JSON");
-	return seterr(sc->err, "invalid JSON at byte %zu: %s", sc->pos, what);
+	if (pos >= len)
+		return seterr(err, "truncated JSON");
+	return seterr(err, "invalid JSON at byte %zu: %s", pos, what);
 }
 
-/* Scan the string whose opening quote is at pos; pos ends past it. */
-static int
-scan_string(struct scan *sc)
+/*
+ * Scan the string whose opening quote is at s[pos]; return the position
+ * just past its closing quote, or 0 (never a valid end) with err set.
+ */
+static size_t
+scan_string(const unsigned char *s, size_t pos, size_t len, char *err)
 {
-	const unsigned char *s = sc->s, *p, *e;
-	int i, n;
+	const unsigned char *p = s + pos + 1, *e = s + len;
+	const char *what = "unterminated string";
+	int n;
 
-	p = s + sc->pos + 1;
-	e = s + sc->len;
 	for (;;) {
+#ifdef JSON_SSE2
+		/* Sixteen bytes at a time: stop at the first quote,
+		 * backslash, control byte or byte with the high bit. */
+		while (e - p >= 16) {
+			__m128i v, m;
+			int bits;
+
+			v = _mm_loadu_si128((const __m128i *)(const void *)p);
+			m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+			m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(v,
+			    _mm_set1_epi8(0x1f)), v));
+			bits = _mm_movemask_epi8(m) | _mm_movemask_epi8(v);
+			if (bits != 0) {
+				p += __builtin_ctz((unsigned)bits);
+				break;
+			}
+			p += 16;
+		}
+#endif
 		while (e - p >= 4 && strplain[p[0]] && strplain[p[1]] &&
 		    strplain[p[2]] && strplain[p[3]])
 			p += 4;
@@ -129,13 +149,11 @@ scan_string(struct scan *sc)
 			p++;
 		if (p >= e)
 			break;
-		if (*p == '"') {
-			sc->pos = (size_t)(p - s) + 1;
-			return 0;
-		}
+		if (*p == '"')
+			return (size_t)(p - s) + 1;
 		if (*p < 0x20) {
-			sc->pos = (size_t)(p - s);
-			return scan_err(sc, "control byte in string");
+			what = "control byte in string";
+			break;
 		}
 		if (*p == '\\') {
 			if (e - p < 2)
@@ -146,33 +164,31 @@ scan_string(struct scan *sc)
 				p += 2;
 				continue;
 			case 'u':
-				if (e - p < 6)
+				if (e - p < 6) {
+					p = e;
 					break;
-				for (i = 2; i < 6; i++)
-					if (hex_val(p[i]) < 0) {
-						sc->pos = (size_t)(p - s);
-						return scan_err(sc, "bad \\u escape");
-					}
+				}
+				if (hex_val(p[2]) < 0 || hex_val(p[3]) < 0 ||
+				    hex_val(p[4]) < 0 || hex_val(p[5]) < 0) {
+					what = "bad \\u escape";
+					break;
+				}
 				p += 6;
 				continue;
 			default:
-				sc->pos = (size_t)(p - s);
-				return scan_err(sc, "bad escape");
+				what = "bad escape";
+				break;
 			}
 			break;
 		}
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
 		if ((n = utf8_len(p, e)) == 0) {
-			sc->pos = (size_t)(p - s);
-			return scan_err(sc, "invalid UTF-8 in string");
+			what = "invalid UTF-8 in string";
+			break;
 		}
 		p += n;
 	}
-	sc->pos = sc->len;
-	return scan_err(sc, "unterminated string");
+	scan_err(err, (size_t)(p - s), len, what);
+	return 0;
 }
 
 static int
@@ -181,32 +197,34 @@ isdigit_(int c)
 	return c >= '0' && c <= '9';
 }
 
-/* Scan a number, true, false or null at pos. */
-static int
-scan_primitive(struct scan *sc)
+/*
+ * Scan a number, true, false or null at s[pos]; return the position past
+ * it, or 0 with err set.
+ */
+static size_t
+scan_primitive(const unsigned char *s, size_t pos, size_t n, char *err)
 {
-	const unsigned char *s = sc->s;
-	size_t p = sc->pos, n = sc->len;
+	size_t p = pos;
 
 	switch (s[p]) {
 	case 't':
 		if (n - p >= 4 && memcmp(s + p, "true", 4) == 0) {
-			sc->pos = p + 4;
+			p += 4;
 			goto end;
 		}
-		return scan_err(sc, "bad literal");
+		goto lit;
 	case 'f':
 		if (n - p >= 5 && memcmp(s + p, "false", 5) == 0) {
-			sc->pos = p + 5;
+			p += 5;
 			goto end;
 		}
-		return scan_err(sc, "bad literal");
+		goto lit;
 	case 'n':
 		if (n - p >= 4 && memcmp(s + p, "null", 4) == 0) {
-			sc->pos = p + 4;
+			p += 4;
 			goto end;
 		}
-		return scan_err(sc, "bad literal");
+		goto lit;
 	}
 	if (s[p] == '-')
 		p++;
@@ -232,16 +250,20 @@ scan_primitive(struct scan *sc)
 		while (p < n && isdigit_(s[p]))
 			p++;
 	}
-	sc->pos = p;
 end:
 	/* A literal or number ends at a delimiter, not "truex" or "01". */
-	if (sc->pos < n && !isws(s[sc->pos]) && s[sc->pos] != ',' &&
-	    s[sc->pos] != ']' && s[sc->pos] != '}')
-		return scan_err(sc, "bad literal or number");
+	if (p < n && !isws(s[p]) && s[p] != ',' && s[p] != ']' &&
+	    s[p] != '}') {
+		scan_err(err, p, n, "bad literal or number");
+		return 0;
+	}
+	return p;
+lit:
+	scan_err(err, p, n, "bad literal");
 	return 0;
 bad:
-	sc->pos = p;
-	return scan_err(sc, "bad number");
+	scan_err(err, p, n, "bad number");
+	return 0;
 }
 
 static int
@@ -261,159 +283,138 @@ grow(struct json *j)
 	return 0;
 }
 
-/* A new token at the current position; -1 past JSON_MAXTOK tokens. */
-static inline int
-newtok(struct scan *sc, jsmntype_t type, int start, int parent)
-{
-	struct json *j = sc->j;
-	jsmntok_t *t;
-
-	if (j->ntok == j->cap && grow(j) == -1)
-		return seterr(sc->err, "more than %d JSON tokens",
-		    JSON_MAXTOK);
-	t = &j->tok[j->ntok];
-	t->type = type;
-	t->start = start;
-	t->end = -1;
-	t->size = 0;
-	t->parent = parent;
-	return j->ntok++;
-}
-
-static inline void
-skipws(struct scan *sc)
-{
-	if (sc->pos < sc->len && sc->s[sc->pos] > ' ')
-		return;		/* compact JSON: nothing to skip */
-	while (sc->pos < sc->len && isws(sc->s[sc->pos]))
-		sc->pos++;
-}
-
 enum { VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, AFTER, DONE };
 
+/*
+ * The scanner keeps its position, token count and token array in locals
+ * (the hot loop of duo-fmt and duo-get); j->ntok is set at the end.
+ */
 int
-json_parse(struct json *j, const char *s, size_t len, char *err)
+json_parse(struct json *j, const char *str, size_t len, char *err)
 {
-	struct scan sc;
-	int cur = -1, state = VALUE, depth = 0, t, c;
+	const unsigned char *s = (const unsigned char *)str;
+	jsmntok_t *tk = j->tok, *t;
+	int *next = j->next;
+	size_t pos = 0, end;
+	int cur = -1, state = VALUE, depth = 0, n = 0, i, c;
 
-	j->s = s;
+	j->s = str;
 	j->len = len;
 	j->ntok = 0;
 	if (len > JSON_MAXLEN)
 		return seterr(err, "JSON text longer than %u bytes",
 		    JSON_MAXLEN);
-	sc.j = j;
-	sc.s = (const unsigned char *)s;
-	sc.pos = 0;
-	sc.len = len;
-	sc.err = err;
 	for (;;) {
-		skipws(&sc);
+		while (pos < len && s[pos] <= ' ' && isws(s[pos]))
+			pos++;
 		if (state == DONE) {
-			if (sc.pos != len)
+			if (pos != len)
 				goto bad;
+			j->ntok = n;
 			return 0;
 		}
-		if (sc.pos >= len) {
-			if (j->ntok == 0)
+		if (pos >= len) {
+			if (n == 0)
 				return seterr(err, "no JSON value");
 			return seterr(err, "truncated JSON");
 		}
-		c = s[sc.pos];
-		switch (state) {
-		case VALUE_OR_CLOSE:
-			if (c == ']')
-				goto close;
-			/* FALLTHROUGH */
-		case VALUE:
-			if ((t = newtok(&sc, JSMN_PRIMITIVE, (int)sc.pos,
-			    cur)) == -1)
-				goto fail;
-			if (cur >= 0)
-				j->tok[cur].size++;
-			if (c == '{' || c == '[') {
-				j->tok[t].type = c == '{' ? JSMN_OBJECT :
-				    JSMN_ARRAY;
-				if (++depth > JSON_MAXDEPTH) {
-					seterr(err, "nested deeper than %d",
-					    JSON_MAXDEPTH);
-					goto fail;
-				}
-				sc.pos++;
-				cur = t;
-				state = c == '{' ? KEY_OR_CLOSE :
-				    VALUE_OR_CLOSE;
-				continue;
-			}
-			if (c == '"') {
-				j->tok[t].type = JSMN_STRING;
-				j->tok[t].start++;
-				if (scan_string(&sc) == -1)
-					goto fail;
-				j->tok[t].end = (int)sc.pos - 1;
-			} else if (c == '-' || isdigit_(c) || c == 't' ||
-			    c == 'f' || c == 'n') {
-				if (scan_primitive(&sc) == -1)
-					goto fail;
-				j->tok[t].end = (int)sc.pos;
-			} else
-				goto bad;
-			j->next[t] = t + 1;
-			goto value_done;
-		case KEY_OR_CLOSE:
-			if (c == '}')
-				goto close;
-			/* FALLTHROUGH */
-		case KEY:
-			if (c != '"')
-				goto bad;
-			if ((t = newtok(&sc, JSMN_STRING, (int)sc.pos + 1,
-			    cur)) == -1)
-				goto fail;
-			j->tok[cur].size++;
-			if (scan_string(&sc) == -1)
-				goto fail;
-			j->tok[t].end = (int)sc.pos - 1;
-			skipws(&sc);
-			if (sc.pos >= len || s[sc.pos] != ':')
-				goto bad;
-			sc.pos++;
-			cur = t;
-			state = VALUE;
-			continue;
-		case AFTER:
+		c = s[pos];
+		if (state == AFTER) {
 			if (c == ',') {
-				sc.pos++;
-				state = j->tok[cur].type == JSMN_OBJECT ?
-				    KEY : VALUE;
+				pos++;
+				state = tk[cur].type == JSMN_OBJECT ? KEY :
+				    VALUE;
 				continue;
 			}
-			if ((c == '}' && j->tok[cur].type == JSMN_OBJECT) ||
-			    (c == ']' && j->tok[cur].type == JSMN_ARRAY))
+			if ((c == '}' && tk[cur].type == JSMN_OBJECT) ||
+			    (c == ']' && tk[cur].type == JSMN_ARRAY))
 				goto close;
 			goto bad;
 		}
-		goto bad;
+		if ((c == ']' && state == VALUE_OR_CLOSE) ||
+		    (c == '}' && state == KEY_OR_CLOSE))
+			goto close;
+		/* A new token: a value, or a key in an object. */
+		if (n == j->cap) {
+			if (grow(j) == -1)
+				return seterr(err, "more than %d JSON tokens",
+				    JSON_MAXTOK);
+			tk = j->tok;
+			next = j->next;
+		}
+		i = n++;
+		t = &tk[i];
+		t->start = (int)pos;
+		t->size = 0;
+		t->parent = cur;
+		if (cur >= 0)
+			tk[cur].size++;
+		if (state == KEY || state == KEY_OR_CLOSE) {
+			if (c != '"')
+				goto bad;
+			if ((end = scan_string(s, pos, len, err)) == 0)
+				goto fail;
+			t->type = JSMN_STRING;
+			t->start++;
+			t->end = (int)end - 1;
+			pos = end;
+			while (pos < len && s[pos] <= ' ' && isws(s[pos]))
+				pos++;
+			if (pos >= len || s[pos] != ':')
+				goto bad;
+			pos++;
+			cur = i;
+			state = VALUE;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			t->type = c == '{' ? JSMN_OBJECT : JSMN_ARRAY;
+			t->end = -1;
+			if (++depth > JSON_MAXDEPTH) {
+				seterr(err, "nested deeper than %d",
+				    JSON_MAXDEPTH);
+				goto fail;
+			}
+			pos++;
+			cur = i;
+			state = c == '{' ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
+			continue;
+		}
+		if (c == '"') {
+			if ((end = scan_string(s, pos, len, err)) == 0)
+				goto fail;
+			t->type = JSMN_STRING;
+			t->start++;
+			t->end = (int)end - 1;
+		} else if (c == '-' || isdigit_(c) || c == 't' || c == 'f' ||
+		    c == 'n') {
+			if ((end = scan_primitive(s, pos, len, err)) == 0)
+				goto fail;
+			t->type = JSMN_PRIMITIVE;
+			t->end = (int)end;
+		} else
+			goto bad;
+		pos = end;
+		next[i] = i + 1;
+		goto value_done;
 close:
 		/* c closes container cur */
-		sc.pos++;
+		pos++;
 		depth--;
-		j->tok[cur].end = (int)sc.pos;
-		j->next[cur] = j->ntok;
-		t = cur;
-		cur = j->tok[t].parent;
+		tk[cur].end = (int)pos;
+		next[cur] = n;
+		i = cur;
+		cur = tk[i].parent;
 value_done:
-		/* token t, a complete value, ends; its parent is cur */
-		if (cur >= 0 && j->tok[cur].type == JSMN_STRING) {
-			j->tok[cur].size = 1;
-			j->next[cur] = j->ntok;
-			cur = j->tok[cur].parent;
+		/* token i, a complete value, ends; its parent is cur */
+		if (cur >= 0 && tk[cur].type == JSMN_STRING) {
+			next[cur] = n;
+			cur = tk[cur].parent;
 		}
 		state = cur < 0 ? DONE : AFTER;
 	}
 bad:
-	scan_err(&sc, "syntax error");
+	scan_err(err, pos, len, "syntax error");
 fail:
 	j->ntok = 0;
 	return -1;

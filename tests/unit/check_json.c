@@ -219,6 +219,71 @@ START_TEST(test_escape_roundtrip)
 }
 END_TEST
 
+/*
+ * A special byte at every offset of a long string, so that both the
+ * 16-byte scanning path and the byte path meet it: quote-ending,
+ * escapes, control bytes, UTF-8 good and bad.
+ */
+static const struct {
+	const char	*ins;
+	int		 ok;
+	const char	*val;	/* the unescaped insertion, if ok */
+} inserts[] = {
+	{ "\\n", 1, "\n" },
+	{ "\\u00e9", 1, "\xc3\xa9" },
+	{ "\xc3\xa9", 1, "\xc3\xa9" },
+	{ "\xf0\x9f\x98\x80", 1, "\xf0\x9f\x98\x80" },
+	{ "\x7f", 1, "\x7f" },
+	{ "\x1f", 0, NULL },
+	{ "\t", 0, NULL },
+	{ "\xff", 0, NULL },
+	{ "\xc3", 0, NULL },
+	{ "\\q", 0, NULL },
+	{ "\\u12x4", 0, NULL },
+};
+
+START_TEST(test_long_strings)
+{
+	struct json j;
+	struct buf doc, want, got;
+	char err[DUO_ERRLEN];
+	int k, i, r;
+
+	json_init(&j);
+	buf_init(&doc);
+	buf_init(&want);
+	buf_init(&got);
+	for (i = 0; i < (int)(sizeof inserts / sizeof inserts[0]); i++) {
+		buf_reset(&doc);
+		buf_reset(&want);
+		xbuf_adds(&doc, "[\"");
+		for (k = 0; k < 40; k++) {
+			if (k == _i) {
+				xbuf_adds(&doc, inserts[i].ins);
+				if (inserts[i].ok)
+					xbuf_adds(&want, inserts[i].val);
+			}
+			xbuf_addc(&doc, 'a' + k % 26);
+			xbuf_addc(&want, 'a' + k % 26);
+		}
+		xbuf_adds(&doc, "\",1]");
+		r = json_parse(&j, doc.p, doc.len, err);
+		ck_assert_msg((r == 0) == inserts[i].ok, "insert %d at %d: %s",
+		    i, _i, r == 0 ? "accepted" : err);
+		if (r == 0) {
+			ck_assert_int_eq(j.ntok, 3);
+			buf_reset(&got);
+			ck_assert_int_eq(json_str(&j, 1, &got), 0);
+			ck_assert_str_eq(got.p, want.p);
+		}
+	}
+	json_free(&j);
+	buf_free(&doc);
+	buf_free(&want);
+	buf_free(&got);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -239,6 +304,7 @@ main(void)
 	tcase_add_loop_test(tc, test_compact, 0,
 	    (int)(sizeof compact / sizeof compact[0]));
 	tcase_add_test(tc, test_escape_roundtrip);
+	tcase_add_loop_test(tc, test_long_strings, 0, 40);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

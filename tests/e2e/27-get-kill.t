@@ -17,7 +17,7 @@ upto() {
 }
 
 fake_start --seed 11 --records auth=1200,admin=1500,telephony=400 \
-    --latency 15 --max-records-per-page admin=100,offline=4 \
+    --latency 60 --max-records-per-page admin=100,offline=4 \
     --faults 429=0.05,503=0.03,reset=0.03,cut=0.03,badjson=0.03 || exit 1
 seed=$$
 for k in auth admin telephony activity offline trustmonitor; do
@@ -35,7 +35,7 @@ for k in auth admin telephony activity offline trustmonitor; do
 		printf '%s\n' "$cur" >"$T/cur"
 		duo-get -C -n "$n" -s - "$k" <"$T/cur" >"$T/part" 2>"$T/err" &
 		pid=$!
-		d=$(awk -v s="$seed$runs" 'BEGIN { srand(s); printf "%.3f", rand() * 0.4 }')
+		d=$(awk -v s="$seed$runs" 'BEGIN { srand(s); printf "%.3f", rand() * 0.3 }')
 		sleep "$d"
 		kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
 		wait "$pid" 2>/dev/null

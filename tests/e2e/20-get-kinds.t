@@ -123,4 +123,10 @@ else
 	skip "terminal progress" "script(1) is missing"
 	skip "terminal progress, one line" "script(1) is missing"
 fi
+# The request date is UTC whatever the local zone (a host in New York or
+# Kolkata must not sign a date hours off Duo's clock).
+for z in America/New_York Asia/Kolkata Pacific/Chatham; do
+	status "TZ=$z: requests accepted, exit 0" 0 env TZ=$z duo-get auth
+	same "TZ=$z: the same records" "$T/.out" "$FAKE/data/auth.ndjson"
+done
 finish

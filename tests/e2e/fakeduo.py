@@ -835,7 +835,13 @@ def parse_date(s):
     if not DATE_RE.match(s):
         return None
     try:
-        return email.utils.parsedate_to_datetime(s).timestamp()
+        d = email.utils.parsedate_to_datetime(s)
+        # "-0000" means UTC (RFC 2822: no local zone known); python
+        # returns a naive time for it, which .timestamp() would read
+        # in the fake's own TZ.
+        if d.tzinfo is None:
+            d = d.replace(tzinfo=datetime.timezone.utc)
+        return d.timestamp()
     except (TypeError, ValueError, OverflowError):
         return None
 

@@ -386,6 +386,14 @@ int	 cursor_duration(const char *, int64_t *, char *);
 #define FMT_TAILMAX	8192	/* output bytes of one free-text value */
 #define FMT_RAWMAX	32768	/* output bytes of an UNPARSED line's raw */
 #define FMT_MAXFIELD	32
+#define FMT_MAXNODE	192	/* member paths read, all kinds together */
+
+/* One field's value: into the record, or into b when built from parts. */
+struct fmt_val {
+	const char	*p;
+	size_t		 n;
+	struct buf	 b;
+};
 
 struct fmt {
 	int		 format;	/* FMT_MPE ... */
@@ -398,7 +406,8 @@ struct fmt {
 	struct json	 sub;		/* JSON held inside a string member */
 	const char	*subpath;	/* member that sub holds, or NULL */
 	struct buf	 subtext;
-	struct buf	 val[FMT_MAXFIELD];
+	int		 slot[FMT_MAXNODE];	/* value token per path, or -1 */
+	struct fmt_val	 val[FMT_MAXFIELD];
 	struct buf	 tmp;
 	struct buf	 raw;
 	int64_t		 c_lo;		/* [c_lo, c_lo + 3600) has offset */
@@ -421,6 +430,8 @@ int	 fmt_kind_byname(const char *);		/* 0 if unknown */
 const char *fmt_kind_name(int);
 /* Kind told by a record's fields (root object token 0), or 0. */
 int	 fmt_kind_infer(const struct json *);
+/* Member paths the kinds read; below FMT_MAXNODE when all fit. */
+int	 fmt_nodes(void);
 /*
  * ISO 8601 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM|+HHMM)" (a space
  * for T is accepted) to milliseconds since the epoch.

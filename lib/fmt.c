@@ -246,40 +246,102 @@ esc_setup(void)
 
 static const char hexup[] = "0123456789ABCDEF";
 
+/* Write byte c, which needs escaping in table tab, to w; the end. */
+static char *
+esc_one(char *w, unsigned char c, const unsigned char *tab)
+{
+	switch (tab[c]) {
+	case C_PCT:
+		*w++ = '%';
+		*w++ = hexup[c >> 4];
+		*w++ = hexup[c & 15];
+		break;
+	case C_BSX:
+		*w++ = '\\';
+		*w++ = 'x';
+		*w++ = hexup[c >> 4];
+		*w++ = hexup[c & 15];
+		break;
+	case C_BS:
+		*w++ = '\\';
+		*w++ = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' :
+		    (char)c;
+		break;
+	default:
+		*w++ = ' ';
+		break;
+	}
+	return w;
+}
+
 /* Room kept for the cut marker "...[cut 4194304 bytes]". */
 #define CUTROOM	32
 
+/* Output room esc_put needs for n source bytes and cap. */
+static size_t
+esc_room(size_t n, size_t cap)
+{
+	return (n <= cap / 4 ? n * 4 : cap) + CUTROOM;
+}
+
+/* C_PASS is 0: or the classes of 4 or 8 bytes and test once. */
+#define ESC4(tab, s)	((tab)[(s)[0]] | (tab)[(s)[1]] | (tab)[(s)[2]] | \
+	(tab)[(s)[3]])
+#define ESC8(tab, s)	(ESC4(tab, s) | ESC4(tab, (s) + 4))
+
+/* Length of the run at s[0..n) that needs no escaping in table tab. */
+static size_t
+esc_run(const unsigned char *s, size_t n, const unsigned char *tab)
+{
+	size_t i = 0;
+
+	while (n - i >= 8 && ESC8(tab, s + i) == C_PASS)
+		i += 8;
+	/* The rest, shorter than a block: one block that overlaps. */
+	if (n - i < 8) {
+		if (n >= 8 && ESC8(tab, s + n - 8) == C_PASS)
+			return n;
+		if (n < 8 && n >= 4 && (ESC4(tab, s) |
+		    ESC4(tab, s + n - 4)) == C_PASS)
+			return n;
+	}
+	while (i < n && tab[s[i]] == C_PASS)
+		i++;
+	return i;
+}
+
 /*
- * Append s[0..n) escaped in style st, at most cap output bytes (cap >
- * CUTROOM).  A value that does not fit is cut at a character boundary
- * and ends in "...[cut N bytes]", N counting the source bytes left out.
+ * Write s[0..n) escaped in style st to w, at most cap output bytes (cap >
+ * CUTROOM); w has esc_room(n, cap) bytes of room.  Returns the end.  A
+ * value that does not fit is cut at a character boundary and ends in
+ * "...[cut N bytes]", N counting the source bytes left out.
  */
-static void
-esc_add(struct buf *o, const char *src, size_t n, int st, size_t cap)
+static char *
+esc_put(char *w, const char *src, size_t n, int st, size_t cap)
 {
 	const unsigned char *s = (const unsigned char *)src, *e = s + n;
 	const unsigned char *tab = esctab[st];
-	size_t room, start, need, l;
-	char *w;
-	int fast;
+	char *start = w;
+	size_t need, l;
+	int cl;
 
-	if (n == 0)
-		return;
-	fast = n <= cap / 4;
-	room = fast ? n * 4 : cap;
-	xbuf_grow(o, room + CUTROOM);
-	start = o->len;
-	w = o->p + o->len;
+	if (n <= cap / 4) {
+		/* Fits whatever it holds: copy runs, escape the rest. */
+		for (;;) {
+			l = esc_run(s, (size_t)(e - s), tab);
+			memcpy(w, s, l);
+			w += l;
+			s += l;
+			if (s == e)
+				return w;
+			w = esc_one(w, *s++, tab);
+		}
+	}
 	while (s < e) {
 		unsigned char c = *s;
-		int cl = tab[c];
 
+		cl = tab[c];
 		if (cl == C_PASS) {
-			if (fast) {
-				*w++ = (char)c;
-				s++;
-				continue;
-			}
 			l = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 			if (l > (size_t)(e - s))
 				l = (size_t)(e - s);
@@ -287,40 +349,34 @@ esc_add(struct buf *o, const char *src, size_t n, int st, size_t cap)
 		} else
 			need = cl == C_PCT ? 3 : cl == C_BSX ? 4 :
 			    cl == C_BS ? 2 : 1;
-		if (!fast && (size_t)(w - o->p) - start + need >
-		    cap - CUTROOM) {
-			o->len = (size_t)(w - o->p);
-			xbuf_printf(o, "...[cut %zu bytes]", (size_t)(e - s));
-			return;
+		if ((size_t)(w - start) + need > cap - CUTROOM) {
+			char m[CUTROOM];
+
+			l = (size_t)snprintf(m, sizeof m, "...[cut %zu bytes]",
+			    (size_t)(e - s));
+			memcpy(w, m, l < sizeof m ? l : sizeof m - 1);
+			return w + (l < sizeof m ? l : sizeof m - 1);
 		}
-		switch (cl) {
-		case C_PASS:
+		if (cl == C_PASS) {
 			memcpy(w, s, need);
 			w += need;
 			s += need;
-			continue;
-		case C_PCT:
-			*w++ = '%';
-			*w++ = hexup[c >> 4];
-			*w++ = hexup[c & 15];
-			break;
-		case C_BSX:
-			*w++ = '\\';
-			*w++ = 'x';
-			*w++ = hexup[c >> 4];
-			*w++ = hexup[c & 15];
-			break;
-		case C_BS:
-			*w++ = '\\';
-			*w++ = c == '\n' ? 'n' : c == '\r' ? 'r' :
-			    c == '\t' ? 't' : (char)c;
-			break;
-		default:
-			*w++ = ' ';
-			break;
-		}
-		s++;
+		} else
+			w = esc_one(w, *s++, tab);
 	}
+	return w;
+}
+
+/* Append s[0..n) escaped in style st, at most cap output bytes. */
+static void
+esc_add(struct buf *o, const char *src, size_t n, int st, size_t cap)
+{
+	char *w;
+
+	if (n == 0)
+		return;
+	xbuf_grow(o, esc_room(n, cap));
+	w = esc_put(o->p + o->len, src, n, st, cap);
 	o->len = (size_t)(w - o->p);
 	o->p[o->len] = '\0';
 }
@@ -591,63 +647,219 @@ etime_set(struct fmt *f, int64_t ms, struct etime *et)
 	return 0;
 }
 
-/* ---- setup ---- */
+/* ---- member paths: one walk over the record ---- */
 
-void
-fmt_init(struct fmt *f, int format, int kind, int utc)
+/*
+ * Every member path that a field, kind inference or the event time reads
+ * ("access_device.location.city") is a node of one trie over all kinds,
+ * built once.  fmt_line walks the record once: each member key is looked
+ * up among the children of its object's node with one hash probe, the
+ * first member of a name fills the node's slot with its value token (the
+ * first wins, as with json_get), and a matched object whose node has
+ * children is walked in turn.  Fields then read slots instead of
+ * searching the record's members once per path segment.
+ */
+struct pnode {
+	const char	*name;		/* the segment, not NUL-terminated */
+	size_t		 len;
+	int		 parent;	/* -1 for the root, node 0 */
+	int		 kids;		/* some node has this one as parent */
+};
+
+#define PH_SIZE	1024		/* hash slots, a power of two */
+
+static struct pnode pn[FMT_MAXNODE] = { { "", 0, -1, 0 } };
+static int npn = 1;
+static short ph[PH_SIZE];	/* node + 1, or 0 for an empty slot */
+
+/*
+ * A kind's field: nodes of path, p2 (or path.p2 for F_OBJ), location;
+ * and its key as mpe and kv write it, padded so that a fixed-size copy
+ * (inlined, no call) puts it in place: "key=", " key=\"".
+ */
+#define KEYROOM	32
+
+struct fplan {
+	int	n1;
+	int	n2;
+	int	loc[3];		/* F_LOC: city, state, country under n1 */
+	char	mk[KEYROOM];
+	size_t	mkn;
+	char	kk[KEYROOM];
+	size_t	kkn;
+};
+
+static struct fplan fplan[FMT_NKIND][FMT_MAXFIELD];
+
+/* Root members that kind inference and the event time look at. */
+#define R_ACTIVITY_ID	0
+#define R_TELEPHONY_ID	1
+#define R_CONTEXT	2
+#define R_CREDITS	3
+#define R_SEKEY		4
+#define R_SURFACED_TS	5
+#define R_TXID		6
+#define R_FACTOR	7
+#define R_AUTH_DEVICE	8
+#define R_ACCESS_DEVICE	9
+#define R_EVENT_TYPE	10
+#define R_RESULT	11
+#define R_ACTION	12
+#define R_TS		13
+#define R_TIMESTAMP	14
+#define R_ISOTIMESTAMP	15
+#define R_N		16
+
+static const char *const rname[R_N] = {
+	"activity_id", "telephony_id", "context", "credits", "sekey",
+	"surfaced_timestamp", "txid", "factor", "auth_device",
+	"access_device", "event_type", "result", "action", "ts", "timestamp",
+	"isotimestamp"
+};
+static int rnode[R_N];
+static int plan_ready;
+
+static unsigned
+phash(int parent, const char *k, size_t n)
 {
-	int i;
+	const unsigned char *u = (const unsigned char *)k;
 
-	memset(f, 0, sizeof *f);
-	esc_setup();
-	f->format = format;
-	f->kind = kind;
-	f->utc = utc;
-	json_init(&f->js);
-	json_init(&f->sub);
-	buf_init(&f->subtext);
-	buf_init(&f->tmp);
-	buf_init(&f->raw);
-	for (i = 0; i < FMT_MAXFIELD; i++)
-		buf_init(&f->val[i]);
+	return ((unsigned)parent * 97u + (unsigned)n * 131u + u[0] * 7u +
+	    u[n / 2] * 3u + u[n - 1]) & (PH_SIZE - 1);
 }
 
-void
-fmt_free(struct fmt *f)
+/* Do a[0..n) and b[0..n) match?  Word loads overlap, never go past n. */
+static int
+keyeq(const char *a, const char *b, size_t n)
 {
-	int i;
+	uint64_t x, y;
+	uint32_t u, v;
 
-	json_free(&f->js);
-	json_free(&f->sub);
-	buf_free(&f->subtext);
-	buf_free(&f->tmp);
-	buf_free(&f->raw);
-	for (i = 0; i < FMT_MAXFIELD; i++)
-		buf_free(&f->val[i]);
+	if (n >= 8) {
+		for (; n > 8; n -= 8, a += 8, b += 8) {
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+			if (x != y)
+				return 0;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return 0;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (; n > 0; n--)
+		if (*a++ != *b++)
+			return 0;
+	return 1;
 }
 
-void
-fmt_reset(struct fmt *f)
+/* Child of node parent named k[0..n), or -1. */
+static inline int
+pfind(int parent, const char *k, size_t n)
 {
-	f->bkind = 0;
-	f->host[0] = '\0';
+	unsigned h;
+	int x;
+
+	if (n == 0)
+		return -1;
+	for (h = phash(parent, k, n); ph[h] != 0; h = (h + 1) & (PH_SIZE - 1)) {
+		x = ph[h] - 1;
+		if (pn[x].parent == parent && pn[x].len == n &&
+		    keyeq(pn[x].name, k, n))
+			return x;
+	}
+	return -1;
 }
 
-/* ---- field extraction ---- */
+/*
+ * Child of parent named k[0..n), added when new.  The tables above need
+ * fewer than FMT_MAXNODE nodes (check_fmt counts them); past that a path
+ * is simply never found.
+ */
+static int
+padd(int parent, const char *k, size_t n)
+{
+	unsigned h;
+	int x;
 
-/* Append the text of token i: strings unescaped, null nothing. */
+	if (parent < 0 || n == 0)
+		return -1;
+	if ((x = pfind(parent, k, n)) >= 0)
+		return x;
+	if (npn == FMT_MAXNODE)
+		return -1;
+	x = npn++;
+	pn[x].name = k;
+	pn[x].len = n;
+	pn[x].parent = parent;
+	pn[x].kids = 0;
+	pn[parent].kids = 1;
+	for (h = phash(parent, k, n); ph[h] != 0; h = (h + 1) & (PH_SIZE - 1))
+		;
+	ph[h] = (short)(x + 1);
+	return x;
+}
+
+/* Node of "a.b.c" under node x. */
+static int
+ppath(int x, const char *path)
+{
+	const char *dot;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		x = padd(x, path, (size_t)(dot - path));
+		path = dot + 1;
+	}
+	return padd(x, path, strlen(path));
+}
+
 static void
-tokval(const struct json *js, int i, struct buf *v)
+plan_setup(void)
 {
-	const jsmntok_t *t;
+	static const char *const parts[] = { "city", "state", "country" };
+	const struct field *fd;
+	struct fplan *fp;
+	int k, i, j;
 
-	if (i < 0 || json_isnull(js, i))
+	if (plan_ready)
 		return;
-	t = &js->tok[i];
-	if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY)
-		json_compact(v, js->s + t->start, (size_t)(t->end - t->start));
-	else if (json_str(js, i, v) == -1)
-		addlit(v, js->s + t->start, (size_t)(t->end - t->start));
+	for (i = 0; i < R_N; i++)
+		rnode[i] = ppath(0, rname[i]);
+	for (k = 1; k < FMT_NKIND; k++) {
+		for (i = 0, fd = kind_fields[k]; fd[i].key != NULL; i++) {
+			fp = &fplan[k][i];
+			fp->n1 = ppath(0, fd[i].path);
+			fp->n2 = -1;
+			if (fd[i].how == F_CAT2 || fd[i].how == F_FIRST)
+				fp->n2 = ppath(0, fd[i].p2);
+			else if (fd[i].how == F_OBJ)
+				fp->n2 = ppath(fp->n1, fd[i].p2);
+			for (j = 0; j < 3; j++)
+				fp->loc[j] = fd[i].how != F_LOC ? -1 :
+				    padd(fp->n1, parts[j], strlen(parts[j]));
+			/* Keys are short; the e2e goldens show every one whole. */
+			fp->mkn = (size_t)snprintf(fp->mk, sizeof fp->mk,
+			    "%s=", fd[i].key);
+			fp->kkn = (size_t)snprintf(fp->kk, sizeof fp->kk,
+			    " %s=\"", fd[i].key);
+		}
+	}
+	plan_ready = 1;
+}
+
+int
+fmt_nodes(void)
+{
+	plan_setup();
+	return npn;
 }
 
 static int
@@ -656,9 +868,111 @@ isobj(const struct json *js, int i)
 	return i >= 0 && js->tok[i].type == JSMN_OBJECT;
 }
 
+/* json_isnull, inlined: hot. */
+static int
+isnull(const struct json *js, int i)
+{
+	return i < 0 || (js->tok[i].type == JSMN_PRIMITIVE &&
+	    js->s[js->tok[i].start] == 'n');
+}
+
+/* Fill f->slot from the members of object obj, the value of node x. */
+static void
+pwalk(struct fmt *f, int obj, int x)
+{
+	const struct json *js = &f->js;
+	const jsmntok_t *t;
+	const char *k;
+	size_t n;
+	int i, m, c;
+
+	for (i = obj + 1, m = js->tok[obj].size; m > 0; m--, i = js->next[i]) {
+		t = &js->tok[i];
+		k = js->s + t->start;
+		n = (size_t)(t->end - t->start);
+		if (f->esc && memchr(k, '\\', n) != NULL) {
+			/* A key written with escapes matches unescaped. */
+			buf_reset(&f->tmp);
+			if (json_str(js, i, &f->tmp) == -1)
+				continue;
+			k = f->tmp.p;
+			n = f->tmp.len;
+		}
+		if ((c = pfind(x, k, n)) < 0 || f->slot[c] >= 0)
+			continue;
+		f->slot[c] = i + 1;
+		if (pn[c].kids && js->tok[i + 1].type == JSMN_OBJECT)
+			pwalk(f, i + 1, c);
+	}
+}
+
+/* Value token of node x in the record, or -1. */
+static int
+slot(const struct fmt *f, int x)
+{
+	return x >= 0 ? f->slot[x] : -1;
+}
+
+/* ---- field extraction ---- */
+
 /*
- * Member lookup for the hot path: compare lengths first; a key written
- * with escapes is compared unescaped.
+ * Append the text of token i: strings unescaped, null nothing.  esc 0:
+ * js holds no backslash, its strings are their own text.
+ */
+static void
+tokval(const struct json *js, int i, struct buf *v, int esc)
+{
+	const jsmntok_t *t;
+
+	if (isnull(js, i))
+		return;
+	t = &js->tok[i];
+	if (!esc && t->type != JSMN_OBJECT && t->type != JSMN_ARRAY)
+		addlit(v, js->s + t->start, (size_t)(t->end - t->start));
+	else if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY)
+		json_compact(v, js->s + t->start, (size_t)(t->end - t->start));
+	else if (json_str(js, i, v) == -1)
+		addlit(v, js->s + t->start, (size_t)(t->end - t->start));
+}
+
+/*
+ * v is the text of record token i, as tokval has it: the token's own
+ * bytes when they are that text (a string without escapes, a number or
+ * literal), else built in v->b.
+ */
+static void
+val_tok(const struct fmt *f, int i, struct fmt_val *v)
+{
+	const struct json *js = &f->js;
+	const jsmntok_t *t;
+	size_t n;
+
+	if (isnull(js, i))
+		return;
+	t = &js->tok[i];
+	n = (size_t)(t->end - t->start);
+	if (t->type == JSMN_PRIMITIVE || (t->type == JSMN_STRING &&
+	    (!f->esc || memchr(js->s + t->start, '\\', n) == NULL))) {
+		v->p = js->s + t->start;
+		v->n = n;
+		return;
+	}
+	tokval(js, i, &v->b, f->esc);
+	v->p = v->b.p;
+	v->n = v->b.len;
+}
+
+/* v is what was built in v->b. */
+static void
+val_buf(struct fmt_val *v)
+{
+	v->p = v->b.len > 0 ? v->b.p : "";
+	v->n = v->b.len;
+}
+
+/*
+ * Member lookup for fmt_kind_infer, which has no walk: compare lengths
+ * first; a key written with escapes is compared unescaped.
  */
 static int
 mget(const struct json *js, int obj, const char *key, size_t n, int esc)
@@ -690,37 +1004,14 @@ mget(const struct json *js, int obj, const char *key, size_t n, int esc)
 	return -1;
 }
 
-/* json_path with mget. */
+/* Parse the JSON text held in token i (member path) into f->sub. */
 static int
-mpath(const struct json *js, int obj, const char *path, int esc)
+subdoc(struct fmt *f, const char *path, int i)
 {
-	const char *dot;
-
-	while ((dot = strchr(path, '.')) != NULL) {
-		if ((obj = mget(js, obj, path, (size_t)(dot - path), esc)) < 0)
-			return -1;
-		path = dot + 1;
-	}
-	return mget(js, obj, path, strlen(path), esc);
-}
-
-static void
-getval(const struct fmt *f, const char *path, struct buf *v)
-{
-	tokval(&f->js, mpath(&f->js, 0, path, f->esc), v);
-}
-
-/* Parse the JSON text held in the string at path into f->sub. */
-static int
-subdoc(struct fmt *f, const char *path)
-{
-	int i;
-
 	if (f->subpath == path)
 		return f->sub.ntok > 0 ? 0 : -1;
 	f->subpath = path;
 	f->sub.ntok = 0;
-	i = mpath(&f->js, 0, path, f->esc);
 	if (i < 0)
 		return -1;
 	if (f->js.tok[i].type == JSMN_OBJECT) {
@@ -744,80 +1035,76 @@ subdoc(struct fmt *f, const char *path)
 }
 
 static void
-extract(struct fmt *f, const struct field *fd, struct buf *v)
+extract(struct fmt *f, const struct field *fd, const struct fplan *fp,
+    struct fmt_val *v)
 {
 	const struct json *js = &f->js;
+	struct buf *b = &v->b;
 	const char *alt, *bar;
 	size_t l0;
 	int i, k, n, e;
 
 	switch (fd->how) {
 	case F_VAL:
-		getval(f, fd->path, v);
-		break;
+		val_tok(f, slot(f, fp->n1), v);
+		return;
 	case F_OBJ:
-		i = mpath(js, 0, fd->path, f->esc);
+		i = slot(f, fp->n1);
 		if (isobj(js, i))
-			i = json_get(js, i, fd->p2);
-		tokval(js, i, v);
-		break;
+			i = slot(f, fp->n2);
+		val_tok(f, i, v);
+		return;
 	case F_FIRST:
-		getval(f, fd->path, v);
-		if (v->len == 0)
-			getval(f, fd->p2, v);
-		break;
+		val_tok(f, slot(f, fp->n1), v);
+		if (v->n == 0)
+			val_tok(f, slot(f, fp->n2), v);
+		return;
 	case F_CAT2:
-		getval(f, fd->path, v);
-		l0 = v->len;
+		tokval(js, slot(f, fp->n1), b, f->esc);
+		l0 = b->len;
 		if (l0 > 0)
-			xbuf_addc(v, ' ');
-		getval(f, fd->p2, v);
-		if (v->len == l0 + 1 && l0 > 0) {
-			v->len = l0;
-			v->p[l0] = '\0';
+			xbuf_addc(b, ' ');
+		tokval(js, slot(f, fp->n2), b, f->esc);
+		if (b->len == l0 + 1 && l0 > 0) {
+			b->len = l0;
+			b->p[l0] = '\0';
 		}
 		break;
 	case F_LOC:
-		i = mpath(js, 0, fd->path, f->esc);
+		i = slot(f, fp->n1);
 		if (!isobj(js, i)) {
-			tokval(js, i, v);
-			break;
+			val_tok(f, i, v);
+			return;
 		}
-		{
-			static const char *const parts[] = {
-				"city", "state", "country"
-			};
-
-			for (k = 0; k < 3; k++) {
-				l0 = v->len;
-				if (l0 > 0)
-					ADDS(v, ", ");
-				tokval(js, json_get(js, i, parts[k]), v);
-				if (v->len == l0 + 2 && l0 > 0) {
-					v->len = l0;
-					v->p[l0] = '\0';
-				}
+		for (k = 0; k < 3; k++) {
+			l0 = b->len;
+			if (l0 > 0)
+				ADDS(b, ", ");
+			tokval(js, slot(f, fp->loc[k]), b, f->esc);
+			if (b->len == l0 + 2 && l0 > 0) {
+				b->len = l0;
+				b->p[l0] = '\0';
 			}
 		}
 		break;
 	case F_JOIN:
-		i = mpath(js, 0, fd->path, f->esc);
+		i = slot(f, fp->n1);
 		if (i < 0 || js->tok[i].type != JSMN_ARRAY) {
-			tokval(js, i, v);
-			break;
+			val_tok(f, i, v);
+			return;
 		}
 		n = js->tok[i].size;
 		for (k = 0, e = i + 1; k < n; k++, e = json_skip(js, e)) {
 			if (k > 0)
-				xbuf_addc(v, ';');
+				xbuf_addc(b, ';');
 			if (fd->p2 != NULL && isobj(js, e))
-				tokval(js, json_get(js, e, fd->p2), v);
+				tokval(js, json_get(js, e, fd->p2), b, f->esc);
 			else
-				tokval(js, e, v);
+				tokval(js, e, b, f->esc);
 		}
 		break;
 	case F_SUB:
-		if (subdoc(f, fd->path) == -1)
+		if (subdoc(f, fd->path, slot(f, fp->n1)) == -1)
 			break;
 		for (alt = fd->p2; ; alt = bar + 1) {
 			bar = strchr(alt, '|');
@@ -826,7 +1113,7 @@ extract(struct fmt *f, const struct field *fd, struct buf *v)
 			    strlen(alt));
 			i = json_get(&f->sub, 0, f->tmp.p);
 			if (i >= 0 && !json_isnull(&f->sub, i)) {
-				tokval(&f->sub, i, v);
+				tokval(&f->sub, i, b, 1);
 				break;
 			}
 			if (bar == NULL)
@@ -834,16 +1121,20 @@ extract(struct fmt *f, const struct field *fd, struct buf *v)
 		}
 		break;
 	case F_LABEL:
-		getval(f, fd->path, v);
-		for (k = 0; admin_labels[k][0] != NULL; k++)
-			if (strcmp(v->p != NULL ? v->p : "",
-			    admin_labels[k][0]) == 0) {
-				buf_reset(v);
-				xbuf_adds(v, admin_labels[k][1]);
+		val_tok(f, slot(f, fp->n1), v);
+		for (k = 0; admin_labels[k][0] != NULL; k++) {
+			/* strcmp on the text up to a NUL, as C sees it */
+			l0 = strlen(admin_labels[k][0]);
+			if (v->n >= l0 && memcmp(v->p, admin_labels[k][0],
+			    l0) == 0 && (v->n == l0 || v->p[l0] == '\0')) {
+				v->p = admin_labels[k][1];
+				v->n = strlen(v->p);
 				break;
 			}
-		break;
+		}
+		return;
 	}
+	val_buf(v);
 }
 
 /* Index of the field called key in the kind's list, or -1. */
@@ -858,51 +1149,93 @@ fidx(const struct field *fl, const char *key)
 	return -1;
 }
 
+/* Value i as a C string (copied into its buffer when it is a span). */
+static const char *
+vz(struct fmt *f, int i)
+{
+	struct fmt_val *v = &f->val[i];
+
+	if (v->n == 0)
+		return "";
+	if (v->p != v->b.p) {
+		buf_reset(&v->b);
+		addlit(&v->b, v->p, v->n);
+		v->p = v->b.p;
+	}
+	return v->p;
+}
+
 static const char *
 vs(struct fmt *f, const struct field *fl, const char *key)
 {
 	int i = fidx(fl, key);
 
-	return i >= 0 && f->val[i].len > 0 ? f->val[i].p : "";
+	return i >= 0 ? vz(f, i) : "";
 }
 
 /* ---- kind inference ---- */
 
+/* Root members of a record: from the walk's slots, or searched. */
+struct rootq {
+	const struct json	*js;
+	const int		*slot;		/* NULL: search */
+	int			 esc;
+};
+
 static int
-has(const struct json *js, const char *k, int esc)
+rget(const struct rootq *q, int r)
 {
-	return mget(js, 0, k, strlen(k), esc) >= 0;
+	if (q->slot != NULL)
+		return rnode[r] >= 0 ? q->slot[rnode[r]] : -1;
+	return mget(q->js, 0, rname[r], strlen(rname[r]), q->esc);
+}
+
+static int
+has(const struct rootq *q, int r)
+{
+	return rget(q, r) >= 0;
+}
+
+static int
+infer(const struct rootq *q)
+{
+	const struct json *js = q->js;
+	int i;
+
+	if (has(q, R_ACTIVITY_ID))
+		return FMT_ACTIVITY;
+	if (has(q, R_TELEPHONY_ID) || (has(q, R_CONTEXT) &&
+	    has(q, R_CREDITS)))
+		return FMT_TELEPHONY;
+	if (has(q, R_SEKEY) || has(q, R_SURFACED_TS))
+		return FMT_TRUSTMONITOR;
+	if (has(q, R_TXID) && (has(q, R_FACTOR) || has(q, R_AUTH_DEVICE) ||
+	    has(q, R_ACCESS_DEVICE) || has(q, R_EVENT_TYPE) ||
+	    has(q, R_RESULT)))
+		return FMT_AUTH;
+	i = rget(q, R_ACTION);
+	if (i >= 0 && js->tok[i].type == JSMN_STRING) {
+		if (js->tok[i].end - js->tok[i].start >= 5 &&
+		    memcmp(js->s + js->tok[i].start, "o2fa_", 5) == 0)
+			return FMT_OFFLINE;
+		if (!has(q, R_TS) && (has(q, R_TIMESTAMP) ||
+		    has(q, R_ISOTIMESTAMP)))
+			return FMT_ADMIN;
+	}
+	return 0;
 }
 
 int
 fmt_kind_infer(const struct json *js)
 {
-	int i, esc;
+	struct rootq q;
 
 	if (!isobj(js, 0))
 		return 0;
-	esc = memchr(js->s, '\\', js->len) != NULL;
-	if (has(js, "activity_id", esc))
-		return FMT_ACTIVITY;
-	if (has(js, "telephony_id", esc) || (has(js, "context", esc) &&
-	    has(js, "credits", esc)))
-		return FMT_TELEPHONY;
-	if (has(js, "sekey", esc) || has(js, "surfaced_timestamp", esc))
-		return FMT_TRUSTMONITOR;
-	if (has(js, "txid", esc) && (has(js, "factor", esc) ||
-	    has(js, "auth_device", esc) || has(js, "access_device", esc) ||
-	    has(js, "event_type", esc) || has(js, "result", esc)))
-		return FMT_AUTH;
-	i = mget(js, 0, "action", 6, esc);
-	if (i >= 0 && js->tok[i].type == JSMN_STRING) {
-		if (js->tok[i].end - js->tok[i].start >= 5 &&
-		    memcmp(js->s + js->tok[i].start, "o2fa_", 5) == 0)
-			return FMT_OFFLINE;
-		if (!has(js, "ts", esc) && (has(js, "timestamp", esc) ||
-		    has(js, "isotimestamp", esc)))
-			return FMT_ADMIN;
-	}
-	return 0;
+	q.js = js;
+	q.slot = NULL;
+	q.esc = memchr(js->s, '\\', js->len) != NULL;
+	return infer(&q);
 }
 
 /* ---- the event time of a record ---- */
@@ -910,22 +1243,23 @@ fmt_kind_infer(const struct json *js)
 static int
 record_time(struct fmt *f, int64_t *ms, char *err)
 {
-	static const char *const isos[] = { "isotimestamp", "ts", NULL };
+	static const int isos[] = { R_ISOTIMESTAMP, R_TS };
 	const struct json *js = &f->js;
 	long long v;
 	int i, k;
 
-	for (k = 0; isos[k] != NULL; k++) {
-		i = mget(js, 0, isos[k], strlen(isos[k]), f->esc);
+	for (k = 0; k < 2; k++) {
+		i = slot(f, rnode[isos[k]]);
 		if (json_isnull(js, i))
 			continue;
 		if (js->tok[i].type != JSMN_STRING ||
 		    iso8601_ms(js->s + js->tok[i].start,
 		    (size_t)(js->tok[i].end - js->tok[i].start), 0, ms) == -1)
-			return seterr(err, "bad time in \"%s\"", isos[k]);
+			return seterr(err, "bad time in \"%s\"",
+			    rname[isos[k]]);
 		return 0;
 	}
-	i = mget(js, 0, "timestamp", 9, f->esc);
+	i = slot(f, rnode[R_TIMESTAMP]);
 	if (!json_isnull(js, i)) {
 		if (json_int(js, i, &v) == -1 || v > INT64_MAX / 1000 ||
 		    v < INT64_MIN / 1000)
@@ -933,7 +1267,7 @@ record_time(struct fmt *f, int64_t *ms, char *err)
 		*ms = v * 1000;
 		return 0;
 	}
-	i = mget(js, 0, "surfaced_timestamp", 18, f->esc);
+	i = slot(f, rnode[R_SURFACED_TS]);
 	if (!json_isnull(js, i)) {
 		if (json_int(js, i, &v) == -1)
 			return seterr(err, "bad time in \"surfaced_timestamp\"");
@@ -944,6 +1278,49 @@ record_time(struct fmt *f, int64_t *ms, char *err)
 	    "surfaced_timestamp)");
 }
 
+/* ---- setup ---- */
+
+void
+fmt_init(struct fmt *f, int format, int kind, int utc)
+{
+	int i;
+
+	memset(f, 0, sizeof *f);
+	esc_setup();
+	plan_setup();
+	f->format = format;
+	f->kind = kind;
+	f->utc = utc;
+	json_init(&f->js);
+	json_init(&f->sub);
+	buf_init(&f->subtext);
+	buf_init(&f->tmp);
+	buf_init(&f->raw);
+	for (i = 0; i < FMT_MAXFIELD; i++)
+		buf_init(&f->val[i].b);
+}
+
+void
+fmt_free(struct fmt *f)
+{
+	int i;
+
+	json_free(&f->js);
+	json_free(&f->sub);
+	buf_free(&f->subtext);
+	buf_free(&f->tmp);
+	buf_free(&f->raw);
+	for (i = 0; i < FMT_MAXFIELD; i++)
+		buf_free(&f->val[i].b);
+}
+
+void
+fmt_reset(struct fmt *f)
+{
+	f->bkind = 0;
+	f->host[0] = '\0';
+}
+
 /* ---- output per format ---- */
 
 static size_t
@@ -952,48 +1329,94 @@ capof(const struct field *fd)
 	return fd->tail ? FMT_TAILMAX : FMT_VALMAX;
 }
 
+/* Copy a string literal to w and step past it. */
+#define PUTS(w, lit)	do {						\
+	memcpy((w), (lit), sizeof(lit) - 1);				\
+	(w) += sizeof(lit) - 1;						\
+} while (0)
+
+/* Copy s[0..n) to w and step past it. */
+static char *
+put(char *w, const char *s, size_t n)
+{
+	memcpy(w, s, n);
+	return w + n;
+}
+
+/*
+ * Room for a line of header bytes plus the kind's fields: each value's
+ * esc_room, its key's fixed-size copy and a separator.
+ */
+static size_t
+line_room(struct fmt *f, int kind, size_t head)
+{
+	const struct field *fl = kind_fields[kind];
+	size_t room = head;
+	int i;
+
+	for (i = 0; fl[i].key != NULL; i++)
+		room += KEYROOM + 1 + esc_room(f->val[i].n, capof(&fl[i]));
+	return room;
+}
+
+/* The line written through w ends at w. */
+static void
+line_end(struct buf *o, char *w)
+{
+	o->len = (size_t)(w - o->p);
+	o->p[o->len] = '\0';
+}
+
 static void
 emit_mpe(struct fmt *f, int kind, const struct etime *et, struct buf *o)
 {
 	const struct field *fl = kind_fields[kind];
+	const struct fplan *fp = fplan[kind];
+	char *w;
 	int i;
 
-	addlit(o, et->local, 19);
-	ADDS(o, " DUO ");
-	xbuf_adds(o, kind_upper[kind]);
-	ADDS(o, " |utc=");
-	addlit(o, et->utc, 20);
-	xbuf_addc(o, '|');
+	xbuf_grow(o, line_room(f, kind, 80));
+	w = put(o->p + o->len, et->local, 19);
+	PUTS(w, " DUO ");
+	w = put(w, kind_upper[kind], strlen(kind_upper[kind]));
+	PUTS(w, " |utc=");
+	w = put(w, et->utc, 20);
+	*w++ = '|';
 	for (i = 0; fl[i].key != NULL; i++) {
-		xbuf_adds(o, fl[i].key);
-		xbuf_addc(o, '=');
-		esc_add(o, f->val[i].p, f->val[i].len, E_MPE, capof(&fl[i]));
-		xbuf_addc(o, '|');
+		memcpy(w, fp[i].mk, KEYROOM);
+		w += fp[i].mkn;
+		w = esc_put(w, f->val[i].p, f->val[i].n, E_MPE, capof(&fl[i]));
+		*w++ = '|';
 	}
-	xbuf_addc(o, '\n');
+	*w++ = '\n';
+	line_end(o, w);
 }
 
 static void
 emit_kv(struct fmt *f, int kind, const struct etime *et, struct buf *o)
 {
 	const struct field *fl = kind_fields[kind];
+	const struct fplan *fp = fplan[kind];
+	char *w;
 	int i;
 
-	ADDS(o, "duo_time=\"");
-	addlit(o, et->iso, 25);
-	ADDS(o, "\" kind=\"");
-	xbuf_adds(o, kind_names[kind]);
-	ADDS(o, "\" utc=\"");
-	addlit(o, et->utc, 20);
-	xbuf_addc(o, '"');
+	xbuf_grow(o, line_room(f, kind, 96));
+	w = o->p + o->len;
+	PUTS(w, "duo_time=\"");
+	w = put(w, et->iso, 25);
+	PUTS(w, "\" kind=\"");
+	w = put(w, kind_names[kind], strlen(kind_names[kind]));
+	PUTS(w, "\" utc=\"");
+	w = put(w, et->utc, 20);
+	*w++ = '"';
 	for (i = 0; fl[i].key != NULL; i++) {
-		xbuf_addc(o, ' ');
-		xbuf_adds(o, fl[i].key);
-		ADDS(o, "=\"");
-		esc_add(o, f->val[i].p, f->val[i].len, E_KV, capof(&fl[i]));
-		xbuf_addc(o, '"');
+		memcpy(w, fp[i].kk, KEYROOM);
+		w += fp[i].kkn;
+		w = esc_put(w, f->val[i].p, f->val[i].n, E_KV, capof(&fl[i]));
+		*w++ = '"';
 	}
-	xbuf_addc(o, '\n');
+	*w++ = '\n';
+	line_end(o, w);
 }
 
 static int
@@ -1083,10 +1506,10 @@ emit_cef(struct fmt *f, int kind, const struct etime *et, struct buf *o)
 		cef_ext(o, "dvchost", f->host, strlen(f->host), FMT_VALMAX);
 	for (i = 0; fl[i].key != NULL; i++) {
 		a = fl[i].cef;
-		if (strcmp(a, "src") == 0 && f->val[i].len > 0 &&
-		    !is_ip(f->val[i].p))
+		if (strcmp(a, "src") == 0 && f->val[i].n > 0 &&
+		    !is_ip(vz(f, i)))
 			a = "duoIp";
-		cef_ext(o, a, f->val[i].p, f->val[i].len, capof(&fl[i]));
+		cef_ext(o, a, f->val[i].p, f->val[i].n, capof(&fl[i]));
 	}
 	xbuf_addc(o, '\n');
 }
@@ -1160,9 +1583,9 @@ emit_legacy(struct fmt *f, int kind, const struct etime *et, struct buf *o)
 		eq = strchr(k, '=');
 		if ((i = fidx(fl, eq + 1)) < 0)
 			continue;
-		if (opt && f->val[i].len == 0)
+		if (opt && f->val[i].n == 0)
 			continue;
-		leg_pair(o, k, (size_t)(eq - k), f->val[i].p, f->val[i].len,
+		leg_pair(o, k, (size_t)(eq - k), f->val[i].p, f->val[i].n,
 		    strcmp(eq + 1, "description") == 0 ? E_LEGD : E_LEG,
 		    capof(&fl[i]));
 	}
@@ -1312,6 +1735,7 @@ fmt_line(struct fmt *f, const char *line, size_t len, int flags,
     char *err)
 {
 	const struct field *fl;
+	struct rootq q;
 	struct etime et;
 	int64_t ms;
 	char jerr[DUO_ERRLEN];
@@ -1340,8 +1764,12 @@ fmt_line(struct fmt *f, const char *line, size_t len, int flags,
 		goto unparsed;
 	}
 	f->esc = memchr(line, '\\', len) != NULL;
-	kind = f->bkind ? f->bkind : f->kind ? f->kind :
-	    fmt_kind_infer(&f->js);
+	memset(f->slot, 0xff, (size_t)npn * sizeof f->slot[0]);
+	pwalk(f, 0, 0);
+	q.js = &f->js;
+	q.slot = f->slot;
+	q.esc = f->esc;
+	kind = f->bkind ? f->bkind : f->kind ? f->kind : infer(&q);
 	if (kind == 0) {
 		seterr(err, "cannot tell the kind of record");
 		goto unparsed;
@@ -1359,9 +1787,10 @@ fmt_line(struct fmt *f, const char *line, size_t len, int flags,
 	fl = kind_fields[kind];
 	f->subpath = NULL;
 	for (i = 0; fl[i].key != NULL; i++) {
-		buf_reset(&f->val[i]);
-		xbuf_grow(&f->val[i], 0);
-		extract(f, &fl[i], &f->val[i]);
+		f->val[i].p = "";
+		f->val[i].n = 0;
+		buf_reset(&f->val[i].b);
+		extract(f, &fl[i], &fplan[kind][i], &f->val[i]);
 	}
 	switch (f->format) {
 	case FMT_KV:

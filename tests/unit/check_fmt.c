@@ -86,6 +86,21 @@ static const struct {
 	    "\"1.2.3.4\",\"factor\":\"sms\",\"error\":null}|\n" },
 	{ FMT_MPE, 0, "{\"@duo\":\"mark\",\"n\":1}",
 	    "{\"@duo\":\"mark\",\"n\":1}\n" },
+	/* keys match unescaped; of two members of one name the first wins */
+	{ FMT_MPE, FMT_TELEPHONY, "{\"\\u0074ype\":\"sms\",\"type\":\"x\","
+	    "\"phone\":1,\"phone\":2,\"timestamp\":0}",
+	    "1970-01-01 00:00:00 DUO TELEPHONY |utc=1970-01-01T00:00:00Z|txid=|"
+	    "type=sms|context=|phone=1|credits=|telephony_id=|\n" },
+	/* a path through a first member that is no object finds nothing */
+	{ FMT_MPE, 0, "{\"txid\":\"t\",\"access_device\":\"flat\","
+	    "\"access_device\":{\"os\":\"X\"},\"auth_device\":{\"name\":"
+	    "\"a\\u00e9\",\"n\\u0061me\":\"b\",\"location\":{\"city\":\"C\","
+	    "\"city\":\"D\",\"country\":\"E\"}},\"timestamp\":0}",
+	    "1970-01-01 00:00:00 DUO AUTH |utc=1970-01-01T00:00:00Z|txid=t|"
+	    "event_type=|result=|reason=|factor=|user=|email=|groups=|app=|"
+	    "app_key=|ip=|host=|loc=|os=|browser=|auth_dev=a\xc3\xa9|auth_ip=|"
+	    "auth_loc=C, E|user_key=|alias=|endpoint=|encrypted=|firewall=|"
+	    "password_set=|\n" },
 };
 
 START_TEST(test_line)
@@ -206,6 +221,9 @@ START_TEST(test_names)
 	ck_assert_int_eq(fmt_kind_byname("trustmonitor"), FMT_TRUSTMONITOR);
 	ck_assert_int_eq(fmt_kind_byname("unparsed"), 0);
 	ck_assert_str_eq(fmt_kind_name(FMT_OFFLINE), "offline");
+	/* every member path of the field tables got a node */
+	ck_assert_int_gt(fmt_nodes(), 1);
+	ck_assert_int_lt(fmt_nodes(), FMT_MAXNODE);
 }
 END_TEST
 

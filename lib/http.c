@@ -27,6 +27,7 @@ struct http {
 	struct json		 ejs;	/* error bodies only */
 	char			*ua;
 	int			 oversize;
+	long			 maxbody;	/* cap on one response */
 	long			 nreq;
 	char			 cerr[CURL_ERROR_SIZE];
 };
@@ -40,7 +41,7 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 	struct http *h = arg;
 
 	n *= sz;
-	if (h->body.len + n > (size_t)HTTP_MAXBODY) {
+	if (h->body.len + n > (size_t)h->maxbody) {
 		h->oversize = 1;
 		return 0;
 	}
@@ -89,6 +90,9 @@ http_new(struct http **hp, const struct duo_conf *conf,
 	if (h->opts.retry_max <= 0)
 		h->opts.retry_max = (int)env_long("DUO_RETRY_MAX",
 		    HTTP_RETRY_MAX, 1, 100);
+	/* The cap may be lowered, never raised. */
+	h->maxbody = env_long("DUO_MAX_BODY", HTTP_MAXBODY, 1024,
+	    HTTP_MAXBODY);
 	buf_init(&h->url);
 	buf_init(&h->body);
 	buf_init(&h->hdr);
@@ -124,7 +128,7 @@ http_new(struct http **hp, const struct duo_conf *conf,
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_CONNECTTIMEOUT, timeout < 30 ? timeout : 30L);
 	SET(CURLOPT_TIMEOUT, timeout);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAXBODY);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->maxbody);
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_USERAGENT, h->ua);
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
@@ -297,7 +301,7 @@ attempt(struct http *h, const char *path, const struct sign_param *params,
 	if (rc != CURLE_OK) {
 		if (h->oversize || rc == CURLE_FILESIZE_EXCEEDED) {
 			seterr(err, "response larger than %ld bytes; "
-			    "try a smaller -n", (long)HTTP_MAXBODY);
+			    "try a smaller -n", h->maxbody);
 			ret = TRY_FAIL;
 		} else {
 			seterr(err, "%s%s%s", curl_easy_strerror(rc),

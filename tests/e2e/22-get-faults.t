@@ -67,6 +67,26 @@ DUO_RETRY_MAX=2 status "cut always: exit 3" 3 duo-get -C auth
 is "cut always: only the begin line" "$(wc -l <"$T/.out")" 1
 fake_stop
 
+# An oversized response: refused whole, exit 1, no partial record; the
+# pages before it are written with their marks.  Pages of 10 records
+# fit in 30,000 bytes, pages of 100 do not.
+fake_start || exit 1
+DUO_MAX_BODY=30000
+export DUO_MAX_BODY
+status "small pages under the cap: exit 0" 0 duo-get -n 10 auth
+same "small pages under the cap: every record" "$T/.out" \
+    "$FAKE/data/auth.ndjson"
+status "a page over the cap: exit 1" 1 duo-get -C -n 100 auth
+grepq "a page over the cap: says why" \
+    '^duo-get: auth: response larger than 30000 bytes; try a smaller -n$' \
+    "$T/.err"
+is "a page over the cap: only the begin line" "$(wc -l <"$T/.out")" 1
+is "a page over the cap: not retried" \
+    "$(grep -c '"path": *"/admin/v2/logs/authentication"' \
+    "$FAKE/requests.log")" "$(($(wc -l <"$FAKE/data/auth.ndjson") / 10 + 2))"
+unset DUO_MAX_BODY
+fake_stop
+
 # Duo's errors.
 fake_start --forbid admin || exit 1
 status "401 (wrong skey): exit 1" 1 env DUO_SKEY=wrongwrongwrongwrongwrongwrongwrongwrong \

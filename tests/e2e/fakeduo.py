@@ -1435,6 +1435,49 @@ class Stop(BaseException):
     """Raised by the SIGTERM/SIGINT handler."""
 
 
+def serve(d, setup):
+    """Run a test server on loopback until SIGTERM or SIGINT.
+
+    setup() makes and returns the bound server; its port is then written
+    to d/port (atomically, last, so a waiting test sees a ready server),
+    and d/port is removed again on the way out.  Shared with proxy.py.
+    """
+    stop = {"now": False}
+
+    def onsig(signum, frame):
+        if not stop["now"]:
+            stop["now"] = True
+            raise Stop()
+    signal.signal(signal.SIGTERM, onsig)
+    signal.signal(signal.SIGINT, onsig)
+    portf = os.path.join(d, "port")
+    server = None
+    try:
+        for f in (portf, portf + ".tmp"):
+            try:
+                os.unlink(f)
+            except FileNotFoundError:
+                pass
+        server = setup()
+        with open(portf + ".tmp", "w") as f:
+            f.write("%d\n" % server.server_address[1])
+        os.rename(portf + ".tmp", portf)
+        server.serve_forever(poll_interval=0.2)
+    except Stop:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if server is not None:
+            server.server_close()
+        for f in (portf, portf + ".tmp"):
+            try:
+                os.unlink(f)
+            except OSError:
+                pass
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(prog=PROG, description="fake Duo Admin API")
     ap.add_argument("-d", dest="dir", required=True)
@@ -1468,25 +1511,10 @@ def main():
         if k not in KINDS and k != "summary":
             die("--forbid: unknown kind %r" % k)
 
-    stop = {"now": False}
-
-    def onsig(signum, frame):
-        if not stop["now"]:
-            stop["now"] = True
-            raise Stop()
-    signal.signal(signal.SIGTERM, onsig)
-    signal.signal(signal.SIGINT, onsig)
-
     d = os.path.abspath(opt.dir)
     os.makedirs(d, exist_ok=True)
-    portf = os.path.join(d, "port")
-    server = None
-    try:
-        for f in (portf, portf + ".tmp"):
-            try:
-                os.unlink(f)
-            except FileNotFoundError:
-                pass
+
+    def setup():
         anchorf = os.path.join(d, "anchor")
         if opt.now is not None:
             anchor = opt.now
@@ -1526,23 +1554,8 @@ def main():
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND
         app.logfd = os.open(os.path.join(d, "requests.log"), flags, 0o644)
         app.connfd = os.open(os.path.join(d, "connections.log"), flags, 0o644)
-        with open(portf + ".tmp", "w") as f:
-            f.write("%d\n" % port)
-        os.rename(portf + ".tmp", portf)
-        server.serve_forever(poll_interval=0.2)
-    except Stop:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if server is not None:
-            server.server_close()
-        for f in (portf, portf + ".tmp"):
-            try:
-                os.unlink(f)
-            except OSError:
-                pass
-    return 0
+        return server
+    return serve(d, setup)
 
 
 if __name__ == "__main__":

@@ -23,12 +23,13 @@ import argparse
 import base64
 import os
 import select
-import signal
 import socket
 import socketserver
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fakeduo import serve
 
 PROG = "proxy.py"
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
@@ -137,10 +138,6 @@ class Server(ThreadingHTTPServer):
         pass
 
 
-class Stop(BaseException):
-    """Raised by the SIGTERM/SIGINT handler."""
-
-
 def main():
     ap = argparse.ArgumentParser(prog=PROG, description="HTTP CONNECT proxy")
     ap.add_argument("-d", dest="dir", required=True)
@@ -150,44 +147,18 @@ def main():
         sys.stderr.write("%s: --auth: want user:pass\n" % PROG)
         return 2
 
-    def onsig(signum, frame):
-        raise Stop()
-    signal.signal(signal.SIGTERM, onsig)
-    signal.signal(signal.SIGINT, onsig)
-
     d = os.path.abspath(opt.dir)
     os.makedirs(d, exist_ok=True)
-    portf = os.path.join(d, "port")
-    server = None
-    try:
-        for f in (portf, portf + ".tmp"):
-            try:
-                os.unlink(f)
-            except FileNotFoundError:
-                pass
+
+    def setup():
         server = Server(("127.0.0.1", 0), Handler)
         server.auth = opt.auth
         server.lock = threading.Lock()
         server.logfd = os.open(os.path.join(d, "proxy.log"),
                                os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
                                os.O_APPEND, 0o644)
-        with open(portf + ".tmp", "w") as f:
-            f.write("%d\n" % server.server_address[1])
-        os.rename(portf + ".tmp", portf)
-        server.serve_forever(poll_interval=0.2)
-    except Stop:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if server is not None:
-            server.server_close()
-        for f in (portf, portf + ".tmp"):
-            try:
-                os.unlink(f)
-            except OSError:
-                pass
-    return 0
+        return server
+    return serve(d, setup)
 
 
 if __name__ == "__main__":

@@ -201,7 +201,6 @@ struct json {
 	size_t		 len;
 	jsmntok_t	*tok;
 	int		*next;	/* next[i]: index past the subtree of i */
-	int		*work;
 	int		 ntok;
 	int		 cap;
 };

@@ -36,7 +36,6 @@ json_free(struct json *j)
 {
 	free(j->tok);
 	free(j->next);
-	free(j->work);
 	json_init(j);
 }
 
@@ -278,7 +277,6 @@ grow(struct json *j)
 		cap = JSON_MAXTOK;
 	j->tok = xrealloc(j->tok, (size_t)cap * sizeof *j->tok);
 	j->next = xrealloc(j->next, (size_t)cap * sizeof *j->next);
-	j->work = xrealloc(j->work, (size_t)cap * sizeof *j->work);
 	j->cap = cap;
 	return 0;
 }

@@ -21,10 +21,21 @@ SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 TOOLS = duo-sign duo-get duo-fmt duo-ckpt
 SCRIPTS = duo-collect
 MODULES = util compat urlenc conf sign http json cursor fmt ckpt
-LIBSRC = lib/util.c lib/compat.c lib/urlenc.c lib/conf.c lib/sign.c \
-	lib/http.c lib/json.c lib/cursor.c lib/fmt.c lib/ckpt.c
-LIBOBJ = lib/util.o lib/compat.o lib/urlenc.o lib/conf.o lib/sign.o \
-	lib/http.o lib/json.o lib/cursor.o lib/fmt.o lib/ckpt.o
+# One line per module, so that work on one module edits one line.
+SRC_UTIL = lib/util.c
+SRC_COMPAT = lib/compat.c
+SRC_URLENC = lib/urlenc.c
+SRC_CONF = lib/conf.c
+SRC_SIGN = lib/sign.c
+SRC_HTTP = lib/http.c
+SRC_JSON = lib/json.c
+SRC_CURSOR = lib/cursor.c
+SRC_TZ =
+SRC_FMT = lib/fmt.c
+SRC_CKPT = lib/ckpt.c
+LIBSRC = $(SRC_UTIL) $(SRC_COMPAT) $(SRC_URLENC) $(SRC_CONF) $(SRC_SIGN) \
+	$(SRC_HTTP) $(SRC_JSON) $(SRC_CURSOR) $(SRC_TZ) $(SRC_FMT) $(SRC_CKPT)
+LIBOBJ = $(LIBSRC:.c=.o)
 HDR = lib/duo.h lib/json.h
 UNITS = tests/unit/check_util tests/unit/check_urlenc \
 	tests/unit/check_conf tests/unit/check_sign tests/unit/check_json \

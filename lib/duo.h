@@ -95,6 +95,25 @@ int	 compat_localtime(time_t, struct tm *);
 int	 compat_file_is_shared(int fd);
 int	 compat_fsync_dir(const char *, char *);
 int	 compat_rename(const char *, const char *, char *);
+/*
+ * Process set-up, first thing in every main: on Windows, argv becomes
+ * UTF-8 (from the UTF-16 command line) and stdin, stdout and stderr
+ * binary; a no-op on POSIX.
+ */
+void	 compat_init(int *, char ***);
+/* Core dumps off (RLIMIT_CORE 0, not dumpable): for tools holding the
+ * skey.  -1 when it could not be done. */
+int	 compat_nodump(void);
+/* Overwrite the environment variable's value in place, then remove it. */
+void	 compat_env_wipe(const char *);
+/*
+ * SIGINT, SIGTERM and SIGHUP (Windows: Ctrl-C, Ctrl-Break, console
+ * close) set *flag to the signal number instead of ending the process;
+ * blocking calls are not restarted (they fail with EINTR).  A second
+ * signal of the same kind after the first restores the default action,
+ * so a user who insists still stops the process.
+ */
+void	 compat_catch_signals(volatile int *);
 
 /* ---- urlenc: Duo's percent-encoding ---- */
 

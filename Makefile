@@ -49,7 +49,12 @@ MAN5 = man/duo.conf.5
 MAN7 = man/duo.7
 DEBPKGS = gcc make libc6-dev pkg-config libcurl4-openssl-dev libssl-dev \
 	libjsmn-dev check libsubunit-dev python3 openssl curl tzdata \
-	mandoc shellcheck pcre2-utils jq
+	mandoc shellcheck pcre2-utils jq mono-mcs mono-runtime syslog-ng-core \
+	strace tmux systemd
+# make windows and make check-windows need these as well.
+DEBPKGS_WIN = gcc-mingw-w64-x86-64 wine wine64 dpkg-dev zip unzip perl
+# make fuzz needs these.
+DEBPKGS_FUZZ = clang libclang-rt-14-dev
 
 all: $(TOOLS)
 

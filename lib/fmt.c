@@ -1,454 +1,25 @@
 /*
  * fmt: turn Duo log records (one JSON object per line) into SIEM lines
- * with the event's own local time.  Field lists per kind are the tables
- * below; man/duo-fmt.1 documents them.
+ * with the event's own local time: time zones and the event time, one
+ * walk over the record, field extraction, kind inference, fmt_line.
+ * The field tables are in fmt_fields.c, the writers in fmt_out.c, the
+ * line reader in fmt_in.c.
  */
 #include <sys/stat.h>
 
+#ifdef _WIN32
+#include <ws2tcpip.h>	/* inet_pton */
+#else
 #include <arpa/inet.h>
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "duo.h"
-
-/* How a field's value is taken from the record. */
-#define F_VAL	0	/* value at path */
-#define F_OBJ	1	/* value at path; if an object, its member p2 */
-#define F_JOIN	2	/* array at path: strings, or members p2, ";" */
-#define F_LOC	3	/* location object: "city, state, country" */
-#define F_CAT2	4	/* "value(path) value(p2)", empty parts skipped */
-#define F_SUB	5	/* JSON text in string at path: member p2 (a|b) */
-#define F_FIRST	6	/* value at path, else value at p2 */
-#define F_LABEL	7	/* friendly label of the admin action at path */
-
-struct field {
-	const char	*key;	/* mpe, kv key */
-	const char	*cef;	/* CEF extension key */
-	int		 how;
-	const char	*path;
-	const char	*p2;
-	int		 tail;	/* free text: capped at FMT_TAILMAX */
-};
-
-static const struct field auth_fields[] = {
-	{ "txid", "externalId", F_VAL, "txid", NULL, 0 },
-	{ "event_type", "cat", F_VAL, "event_type", NULL, 0 },
-	{ "result", "outcome", F_VAL, "result", NULL, 0 },
-	{ "reason", "reason", F_VAL, "reason", NULL, 0 },
-	{ "factor", "act", F_VAL, "factor", NULL, 0 },
-	{ "user", "suser", F_VAL, "user.name", NULL, 0 },
-	{ "email", "duoEmail", F_VAL, "email", NULL, 0 },
-	{ "groups", "duoGroups", F_JOIN, "user.groups", NULL, 0 },
-	{ "app", "destinationServiceName", F_VAL, "application.name", NULL,
-	    0 },
-	{ "app_key", "duoAppKey", F_VAL, "application.key", NULL, 0 },
-	{ "ip", "src", F_OBJ, "access_device.ip", "address", 0 },
-	{ "host", "shost", F_VAL, "access_device.hostname", NULL, 0 },
-	{ "loc", "duoLocation", F_LOC, "access_device.location", NULL, 0 },
-	{ "os", "duoOs", F_CAT2, "access_device.os",
-	    "access_device.os_version", 0 },
-	{ "browser", "requestClientApplication", F_CAT2,
-	    "access_device.browser", "access_device.browser_version", 0 },
-	{ "auth_dev", "duoAuthDevice", F_VAL, "auth_device.name", NULL, 0 },
-	{ "auth_ip", "duoAuthIp", F_VAL, "auth_device.ip", NULL, 0 },
-	{ "auth_loc", "duoAuthLocation", F_LOC, "auth_device.location", NULL,
-	    0 },
-	{ "user_key", "suid", F_VAL, "user.key", NULL, 0 },
-	{ "alias", "duoAlias", F_VAL, "alias", NULL, 0 },
-	{ "endpoint", "duoEndpointStatus", F_VAL, "trusted_endpoint_status",
-	    NULL, 0 },
-	{ "encrypted", "duoEncrypted", F_VAL,
-	    "access_device.is_encryption_enabled", NULL, 0 },
-	{ "firewall", "duoFirewall", F_VAL,
-	    "access_device.is_firewall_enabled", NULL, 0 },
-	{ "password_set", "duoPasswordSet", F_VAL,
-	    "access_device.is_password_set", NULL, 0 },
-	{ NULL, NULL, 0, NULL, NULL, 0 }
-};
-
-static const struct field admin_fields[] = {
-	{ "action", "act", F_VAL, "action", NULL, 0 },
-	{ "label", "duoLabel", F_LABEL, "action", NULL, 0 },
-	{ "admin", "suser", F_VAL, "username", NULL, 0 },
-	{ "object", "duoObject", F_VAL, "object", NULL, 0 },
-	{ "ip", "src", F_SUB, "description", "ip_address|ip", 0 },
-	{ "factor", "duoFactor", F_SUB, "description", "factor", 0 },
-	{ "error", "reason", F_SUB, "description", "error", 0 },
-	{ "device", "duoDevice", F_SUB, "description", "device", 0 },
-	{ "description", "msg", F_VAL, "description", NULL, 1 },
-	{ NULL, NULL, 0, NULL, NULL, 0 }
-};
-
-static const struct field telephony_fields[] = {
-	{ "txid", "duoTxid", F_VAL, "txid", NULL, 0 },
-	{ "type", "act", F_VAL, "type", NULL, 0 },
-	{ "context", "cat", F_VAL, "context", NULL, 0 },
-	{ "phone", "duoPhone", F_VAL, "phone", NULL, 0 },
-	{ "credits", "cnt", F_VAL, "credits", NULL, 0 },
-	{ "telephony_id", "externalId", F_VAL, "telephony_id", NULL, 0 },
-	{ NULL, NULL, 0, NULL, NULL, 0 }
-};
-
-static const struct field activity_fields[] = {
-	{ "activity_id", "externalId", F_VAL, "activity_id", NULL, 0 },
-	{ "action", "act", F_OBJ, "action", "name", 0 },
-	{ "actor_type", "duoActorType", F_VAL, "actor.type", NULL, 0 },
-	{ "actor", "suser", F_VAL, "actor.name", NULL, 0 },
-	{ "target_type", "duoTargetType", F_VAL, "target.type", NULL, 0 },
-	{ "target", "duser", F_VAL, "target.name", NULL, 0 },
-	{ "app", "destinationServiceName", F_VAL, "application.name", NULL,
-	    0 },
-	{ "ip", "src", F_OBJ, "access_device.ip", "address", 0 },
-	{ "outcome", "outcome", F_OBJ, "outcome", "result", 0 },
-	{ "actor_key", "suid", F_VAL, "actor.key", NULL, 0 },
-	{ "target_key", "duid", F_VAL, "target.key", NULL, 0 },
-	{ "app_key", "duoAppKey", F_VAL, "application.key", NULL, 0 },
-	{ "loc", "duoLocation", F_LOC, "access_device.location", NULL, 0 },
-	{ "os", "duoOs", F_CAT2, "access_device.os",
-	    "access_device.os_version", 0 },
-	{ "browser", "requestClientApplication", F_CAT2,
-	    "access_device.browser", "access_device.browser_version", 0 },
-	{ "target_email", "duoTargetEmail", F_SUB, "target.details", "email",
-	    0 },
-	{ "target_status", "duoTargetStatus", F_SUB, "target.details",
-	    "status", 0 },
-	{ "details", "msg", F_VAL, "action.details", NULL, 1 },
-	{ "actor_details", "duoActorDetails", F_VAL, "actor.details", NULL,
-	    1 },
-	{ "target_details", "duoTargetDetails", F_VAL, "target.details", NULL,
-	    1 },
-	{ "old_target", "duoOldTarget", F_VAL, "old_target", NULL, 1 },
-	{ NULL, NULL, 0, NULL, NULL, 0 }
-};
-
-static const struct field offline_fields[] = {
-	{ "action", "act", F_VAL, "action", NULL, 0 },
-	{ "user", "suser", F_VAL, "username", NULL, 0 },
-	{ "object", "duoObject", F_VAL, "object", NULL, 0 },
-	{ "hostname", "shost", F_SUB, "description", "hostname", 0 },
-	{ "factor", "duoFactor", F_SUB, "description", "factor", 0 },
-	{ "user_agent", "requestClientApplication", F_SUB, "description",
-	    "user_agent", 0 },
-	{ "description", "msg", F_VAL, "description", NULL, 1 },
-	{ NULL, NULL, 0, NULL, NULL, 0 }
-};
-
-static const struct field tm_fields[] = {
-	{ "sekey", "externalId", F_VAL, "sekey", NULL, 0 },
-	{ "type", "cat", F_VAL, "type", NULL, 0 },
-	{ "state", "duoState", F_VAL, "state", NULL, 0 },
-	{ "priority", "duoPriority", F_VAL, "priority_event", NULL, 0 },
-	{ "user", "suser", F_FIRST, "surfaced_auth.user.name",
-	    "enabled_for.name", 0 },
-	{ "ip", "src", F_OBJ, "surfaced_auth.access_device.ip", "address",
-	    0 },
-	{ "app", "destinationServiceName", F_VAL,
-	    "surfaced_auth.application.name", NULL, 0 },
-	{ "factor", "act", F_VAL, "surfaced_auth.factor", NULL, 0 },
-	{ "result", "outcome", F_VAL, "surfaced_auth.result", NULL, 0 },
-	{ "reason", "reason", F_VAL, "surfaced_auth.reason", NULL, 0 },
-	{ "txid", "duoTxid", F_VAL, "surfaced_auth.txid", NULL, 0 },
-	{ "enabled_by", "duoEnabledBy", F_VAL, "enabled_by.name", NULL, 0 },
-	{ "reasons", "duoPriorityReasons", F_JOIN, "priority_reasons",
-	    "label", 0 },
-	{ "triaged", "duoTriaged", F_VAL, "triaged_as_interesting", NULL, 0 },
-	{ "uri", "duoUri", F_VAL, "triage_event_uri", NULL, 0 },
-	{ "explanations", "msg", F_JOIN, "explanations", "summary", 1 },
-	{ "details", "duoDetails", F_VAL, "details", NULL, 1 },
-	{ NULL, NULL, 0, NULL, NULL, 0 }
-};
-
-static const struct field *const kind_fields[FMT_NKIND] = {
-	NULL, auth_fields, admin_fields, telephony_fields, activity_fields,
-	offline_fields, tm_fields
-};
-
-static const char *const kind_names[FMT_NKIND] = {
-	"unparsed", "auth", "admin", "telephony", "activity", "offline",
-	"trustmonitor"
-};
-
-static const char *const kind_upper[FMT_NKIND] = {
-	"UNPARSED", "AUTH", "ADMIN", "TELEPHONY", "ACTIVITY", "OFFLINE",
-	"TRUSTMONITOR"
-};
-
-/* Friendly admin action labels, as Duo's splunk.py example has them. */
-static const char *const admin_labels[][2] = {
-	{ "admin_login", "Admin Login" },
-	{ "admin_create", "Create Admin" },
-	{ "admin_update", "Update Admin" },
-	{ "admin_delete", "Delete Admin" },
-	{ "customer_update", "Update Customer" },
-	{ "group_create", "Create Group" },
-	{ "group_update", "Update Group" },
-	{ "group_delete", "Delete Group" },
-	{ "integration_create", "Create Integration" },
-	{ "integration_update", "Update Integration" },
-	{ "integration_delete", "Delete Integration" },
-	{ "phone_create", "Create Phone" },
-	{ "phone_update", "Update Phone" },
-	{ "phone_delete", "Delete Phone" },
-	{ "user_create", "Create User" },
-	{ "user_update", "Update User" },
-	{ "user_delete", "Delete User" },
-	{ NULL, NULL }
-};
-
-/* ---- escaping ---- */
-
-#define E_MPE	0	/* % | CR LF TAB, C0, DEL as %XX */
-#define E_KV	1	/* \" \\ \n \r \t, other C0 and DEL as \xHH */
-#define E_CEFX	2	/* \\ \= \n \r; other C0 and DEL as space */
-#define E_CEFH	3	/* \\ \|; C0 and DEL as space */
-#define E_LEG	4	/* % " C0 DEL as %XX */
-#define E_LEGD	5	/* % C0 DEL as %XX (legacy description) */
-#define E_LEGR	6	/* " as %22 (raw text already escaped) */
-#define E_N	7
-
-#define C_PASS	0
-#define C_PCT	1
-#define C_BS	2	/* backslash and a letter */
-#define C_BSX	3	/* \xHH */
-#define C_SP	4	/* a space */
-
-static unsigned char esctab[E_N][256];
-static int esc_ready;
-
-static void
-esc_setup(void)
-{
-	int c;
-
-	if (esc_ready)
-		return;
-	for (c = 0; c < 256; c++) {
-		int ctl = c < 0x20 || c == 0x7f;
-
-		esctab[E_MPE][c] = ctl || c == '%' || c == '|' ? C_PCT : C_PASS;
-		esctab[E_KV][c] = c == '"' || c == '\\' || c == '\n' ||
-		    c == '\r' || c == '\t' ? C_BS : ctl ? C_BSX : C_PASS;
-		esctab[E_CEFX][c] = c == '\\' || c == '=' || c == '\n' ||
-		    c == '\r' ? C_BS : ctl ? C_SP : C_PASS;
-		esctab[E_CEFH][c] = c == '\\' || c == '|' ? C_BS :
-		    ctl ? C_SP : C_PASS;
-		esctab[E_LEG][c] = ctl || c == '%' || c == '"' ? C_PCT : C_PASS;
-		esctab[E_LEGD][c] = ctl || c == '%' ? C_PCT : C_PASS;
-		esctab[E_LEGR][c] = c == '"' ? C_PCT : C_PASS;
-	}
-	esc_ready = 1;
-}
-
-static const char hexup[] = "0123456789ABCDEF";
-
-/* Write byte c, which needs escaping in table tab, to w; the end. */
-static char *
-esc_one(char *w, unsigned char c, const unsigned char *tab)
-{
-	switch (tab[c]) {
-	case C_PCT:
-		*w++ = '%';
-		*w++ = hexup[c >> 4];
-		*w++ = hexup[c & 15];
-		break;
-	case C_BSX:
-		*w++ = '\\';
-		*w++ = 'x';
-		*w++ = hexup[c >> 4];
-		*w++ = hexup[c & 15];
-		break;
-	case C_BS:
-		*w++ = '\\';
-		*w++ = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' :
-		    (char)c;
-		break;
-	default:
-		*w++ = ' ';
-		break;
-	}
-	return w;
-}
-
-/* Room kept for the cut marker "...[cut 4194304 bytes]". */
-#define CUTROOM	32
-
-/* Output room esc_put needs for n source bytes and cap. */
-static size_t
-esc_room(size_t n, size_t cap)
-{
-	return (n <= cap / 4 ? n * 4 : cap) + CUTROOM;
-}
-
-/* C_PASS is 0: or the classes of 4 or 8 bytes and test once. */
-#define ESC4(tab, s)	((tab)[(s)[0]] | (tab)[(s)[1]] | (tab)[(s)[2]] | \
-	(tab)[(s)[3]])
-#define ESC8(tab, s)	(ESC4(tab, s) | ESC4(tab, (s) + 4))
-
-/* Length of the run at s[0..n) that needs no escaping in table tab. */
-static size_t
-esc_run(const unsigned char *s, size_t n, const unsigned char *tab)
-{
-	size_t i = 0;
-
-	while (n - i >= 8 && ESC8(tab, s + i) == C_PASS)
-		i += 8;
-	/* The rest, shorter than a block: one block that overlaps. */
-	if (n - i < 8) {
-		if (n >= 8 && ESC8(tab, s + n - 8) == C_PASS)
-			return n;
-		if (n < 8 && n >= 4 && (ESC4(tab, s) |
-		    ESC4(tab, s + n - 4)) == C_PASS)
-			return n;
-	}
-	while (i < n && tab[s[i]] == C_PASS)
-		i++;
-	return i;
-}
-
-/*
- * Write s[0..n) escaped in style st to w, at most cap output bytes (cap >
- * CUTROOM); w has esc_room(n, cap) bytes of room.  Returns the end.  A
- * value that does not fit is cut at a character boundary and ends in
- * "...[cut N bytes]", N counting the source bytes left out.
- */
-static char *
-esc_put(char *w, const char *src, size_t n, int st, size_t cap)
-{
-	const unsigned char *s = (const unsigned char *)src, *e = s + n;
-	const unsigned char *tab = esctab[st];
-	char *start = w;
-	size_t need, l;
-	int cl;
-
-	if (n <= cap / 4) {
-		/* Fits whatever it holds: copy runs, escape the rest. */
-		for (;;) {
-			l = esc_run(s, (size_t)(e - s), tab);
-			memcpy(w, s, l);
-			w += l;
-			s += l;
-			if (s == e)
-				return w;
-			w = esc_one(w, *s++, tab);
-		}
-	}
-	while (s < e) {
-		unsigned char c = *s;
-
-		cl = tab[c];
-		if (cl == C_PASS) {
-			l = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-			if (l > (size_t)(e - s))
-				l = (size_t)(e - s);
-			need = l;
-		} else
-			need = cl == C_PCT ? 3 : cl == C_BSX ? 4 :
-			    cl == C_BS ? 2 : 1;
-		if ((size_t)(w - start) + need > cap - CUTROOM) {
-			char m[CUTROOM];
-
-			l = (size_t)snprintf(m, sizeof m, "...[cut %zu bytes]",
-			    (size_t)(e - s));
-			memcpy(w, m, l < sizeof m ? l : sizeof m - 1);
-			return w + (l < sizeof m ? l : sizeof m - 1);
-		}
-		if (cl == C_PASS) {
-			memcpy(w, s, need);
-			w += need;
-			s += need;
-		} else
-			w = esc_one(w, *s++, tab);
-	}
-	return w;
-}
-
-/* Append s[0..n) escaped in style st, at most cap output bytes. */
-static void
-esc_add(struct buf *o, const char *src, size_t n, int st, size_t cap)
-{
-	char *w;
-
-	if (n == 0)
-		return;
-	xbuf_grow(o, esc_room(n, cap));
-	w = esc_put(o->p + o->len, src, n, st, cap);
-	o->len = (size_t)(w - o->p);
-	o->p[o->len] = '\0';
-}
-
-static void
-addlit(struct buf *o, const char *s, size_t n)
-{
-	if (n == 0)
-		return;
-	xbuf_grow(o, n);
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-}
-
-#define ADDS(o, lit)	addlit((o), (lit), sizeof(lit) - 1)
-
-/* Length of a valid UTF-8 sequence at s (< e), or 0. */
-static size_t
-utf8_ok(const unsigned char *s, const unsigned char *e)
-{
-	size_t l, i;
-	unsigned c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		l = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		l = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		l = 4;
-	else
-		return 0;
-	if ((size_t)(e - s) < l)
-		return 0;
-	for (i = 1; i < l; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
-	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return l;
-}
-
-/*
- * The raw text of an UNPARSED line: mpe escaping, and every byte that
- * is not part of valid UTF-8 as %XX too, so the output is valid UTF-8.
- */
-static void
-raw_add(struct buf *o, const char *src, size_t n, size_t cap)
-{
-	const unsigned char *s = (const unsigned char *)src, *e = s + n;
-	size_t l, start = o->len;
-
-	while (s < e) {
-		l = utf8_ok(s, e);
-		if (o->len - start + (l > 1 ? l : 3) > cap - CUTROOM) {
-			xbuf_printf(o, "...[cut %zu bytes]", (size_t)(e - s));
-			return;
-		}
-		if (l == 0 || esctab[E_MPE][*s] != C_PASS) {
-			char x[3] = { '%', hexup[*s >> 4], hexup[*s & 15] };
-
-			addlit(o, x, 3);
-			s++;
-		} else {
-			addlit(o, (const char *)s, l);
-			s += l;
-		}
-	}
-}
+#include "fmt_int.h"
 
 /* ---- names ---- */
 
@@ -472,7 +43,7 @@ fmt_kind_byname(const char *s)
 	int i;
 
 	for (i = 1; i < FMT_NKIND; i++)
-		if (strcmp(s, kind_names[i]) == 0)
+		if (strcmp(s, fmt_knames[i]) == 0)
 			return i;
 	return 0;
 }
@@ -480,7 +51,7 @@ fmt_kind_byname(const char *s)
 const char *
 fmt_kind_name(int k)
 {
-	return k > 0 && k < FMT_NKIND ? kind_names[k] : kind_names[0];
+	return k > 0 && k < FMT_NKIND ? fmt_knames[k] : fmt_knames[0];
 }
 
 /* ---- time ---- */
@@ -513,70 +84,45 @@ civil_from_secs(int64_t t, struct civil *c)
 
 
 
+static struct tz *fmt_tz;	/* the zone of every fmt (fmt_zone) */
+
 int
 fmt_zone(const char *zone, char *err)
 {
-	char path[1024];
-	const char *dir, *z = zone;
-	struct stat st;
+	struct tz *z;
 
-	if (strcmp(zone, "utc") == 0 || strcmp(zone, "UTC") == 0)
-		return 1;
-	if (strcmp(zone, "local") == 0) {
-		tzset();
-		return 0;
-	}
-	if (*z == ':')
-		z++;
-	if ((dir = getenv("TZDIR")) == NULL || *dir == '\0')
-		dir = "/usr/share/zoneinfo";
-	if (*z == '\0' || *z == '/' || strstr(z, "..") != NULL ||
-	    (size_t)snprintf(path, sizeof path, "%s/%s", dir, z) >=
-	    sizeof path || stat(path, &st) == -1 || !S_ISREG(st.st_mode)) {
-		seterr(err, "%s: unknown time zone", zone);
+	if (tz_open(&z, zone, err) == -1)
 		return -1;
-	}
-	if (setenv("TZ", z, 1) == -1) {
-		seterr(err, "%s: %s", zone, strerror(errno));
-		return -1;
-	}
-	tzset();
-	return 0;
-}
-
-static long
-offset_at(int64_t t)
-{
-	struct tm tm;
-
-	if (compat_localtime((time_t)t, &tm) == -1)
-		return 0;
-	return tm.tm_gmtoff;
+	tz_free(fmt_tz);
+	fmt_tz = z;
+	return tz_isutc(z);
 }
 
 /*
- * Offsets change at most once in any hour, so when the offset at both
- * ends of the hour holding t is the same it holds for the whole hour and
- * is cached; an hour holding a change is computed every time.
+ * The zone's offset holds over a span of instants (between two of its
+ * changes); the span last looked up is cached, so records close in time
+ * cost a comparison.  Without fmt_zone the zone is "local" (UTC when
+ * that cannot be read).
  */
 long
 fmt_utcoff(struct fmt *f, int64_t t)
 {
-	int64_t lo;
-	long a;
+	struct tz_info ti;
+	char err[DUO_ERRLEN];
 
 	if (f->utc)
 		return 0;
-	lo = t >= 0 ? t - t % 3600 : t - (3600 + t % 3600) % 3600;
-	if (f->c_ok && lo == f->c_lo)
+	if (f->c_ok && t >= f->c_lo && (t < f->c_hi || f->c_hi == INT64_MAX))
 		return f->c_off;
-	a = offset_at(lo);
-	if (a != offset_at(lo + 3599))
-		return offset_at(t);
-	f->c_lo = lo;
-	f->c_off = a;
+	if (fmt_tz == NULL && tz_open(&fmt_tz, "local", err) == -1 &&
+	    tz_open(&fmt_tz, "utc", err) == -1)
+		return 0;
+	tz_lookup(fmt_tz, t, &ti);
+	f->c_lo = ti.lo;
+	f->c_hi = ti.hi;
+	f->c_off = ti.off;
 	f->c_ok = 1;
-	return a;
+	return ti.off;
 }
 
 static void
@@ -604,21 +150,13 @@ put_civil(char *w, const struct civil *c, int sep)
 	put2(w + 17, c->s);
 }
 
-/* The event time, ready to print. */
-struct etime {
-	int64_t	ms;
-	int64_t	secs;
-	char	local[20];	/* YYYY-MM-DD HH:MM:SS */
-	char	iso[26];	/* YYYY-MM-DDTHH:MM:SS+hh:mm */
-	char	utc[21];	/* YYYY-MM-DDTHH:MM:SSZ */
-};
 
 /* Earliest and latest second we print: years 0001 to 9998. */
 #define T_MIN	(-62135596800LL + 86400)
 #define T_MAX	(253370764800LL)
 
-static int
-etime_set(struct fmt *f, int64_t ms, struct etime *et)
+int
+fmt_etime(struct fmt *f, int64_t ms, struct etime *et)
 {
 	struct civil c;
 	long off, aoff;
@@ -672,24 +210,7 @@ static struct pnode pn[FMT_MAXNODE] = { { "", 0, -1, 0 } };
 static int npn = 1;
 static short ph[PH_SIZE];	/* node + 1, or 0 for an empty slot */
 
-/*
- * A kind's field: nodes of path, p2 (or path.p2 for F_OBJ), location;
- * and its key as mpe and kv write it, padded so that a fixed-size copy
- * (inlined, no call) puts it in place: "key=", " key=\"".
- */
-#define KEYROOM	32
-
-struct fplan {
-	int	n1;
-	int	n2;
-	int	loc[3];		/* F_LOC: city, state, country under n1 */
-	char	mk[KEYROOM];
-	size_t	mkn;
-	char	kk[KEYROOM];
-	size_t	kkn;
-};
-
-static struct fplan fplan[FMT_NKIND][FMT_MAXFIELD];
+struct fplan fmt_plan[FMT_NKIND][FMT_MAXFIELD];
 
 /* Root members that kind inference and the event time look at. */
 #define R_ACTIVITY_ID	0
@@ -834,8 +355,8 @@ plan_setup(void)
 	for (i = 0; i < R_N; i++)
 		rnode[i] = ppath(0, rname[i]);
 	for (k = 1; k < FMT_NKIND; k++) {
-		for (i = 0, fd = kind_fields[k]; fd[i].key != NULL; i++) {
-			fp = &fplan[k][i];
+		for (i = 0, fd = fmt_fields[k]; fd[i].key != NULL; i++) {
+			fp = &fmt_plan[k][i];
 			fp->n1 = ppath(0, fd[i].path);
 			fp->n2 = -1;
 			if (fd[i].how == F_CAT2 || fd[i].how == F_FIRST)
@@ -1035,7 +556,7 @@ subdoc(struct fmt *f, const char *path, int i)
 }
 
 static void
-extract(struct fmt *f, const struct field *fd, const struct fplan *fp,
+extract1(struct fmt *f, const struct field *fd, const struct fplan *fp,
     struct fmt_val *v)
 {
 	const struct json *js = &f->js;
@@ -1122,12 +643,12 @@ extract(struct fmt *f, const struct field *fd, const struct fplan *fp,
 		break;
 	case F_LABEL:
 		val_tok(f, slot(f, fp->n1), v);
-		for (k = 0; admin_labels[k][0] != NULL; k++) {
-			/* strcmp on the text up to a NUL, as C sees it */
-			l0 = strlen(admin_labels[k][0]);
-			if (v->n >= l0 && memcmp(v->p, admin_labels[k][0],
-			    l0) == 0 && (v->n == l0 || v->p[l0] == '\0')) {
-				v->p = admin_labels[k][1];
+		for (k = 0; fmt_labels[k][0] != NULL; k++) {
+			/* the whole value: a NUL in it is no end */
+			l0 = strlen(fmt_labels[k][0]);
+			if (v->n == l0 && memcmp(v->p, fmt_labels[k][0],
+			    l0) == 0) {
+				v->p = fmt_labels[k][1];
 				v->n = strlen(v->p);
 				break;
 			}
@@ -1136,41 +657,212 @@ extract(struct fmt *f, const struct field *fd, const struct fplan *fp,
 	}
 	val_buf(v);
 }
-
-/* Index of the field called key in the kind's list, or -1. */
+/* Is s[0..n) a dotted quad: 0-255 each, no leading zeros? */
 static int
-fidx(const struct field *fl, const char *key)
+ip4_is(const char *s, size_t n)
 {
-	int i;
+	size_t i = 0, d;
+	int parts, v;
 
-	for (i = 0; fl[i].key != NULL; i++)
-		if (strcmp(fl[i].key, key) == 0)
-			return i;
+	for (parts = 0; parts < 4; parts++) {
+		if (parts > 0) {
+			if (i >= n || s[i] != '.')
+				return 0;
+			i++;
+		}
+		for (d = 0, v = 0; i < n && d < 4 && s[i] >= '0' && s[i] <= '9';
+		    i++, d++)
+			v = v * 10 + (s[i] - '0');
+		if (d == 0 || d > 3 || v > 255 || (d > 1 && s[i - d] == '0'))
+			return 0;
+	}
+	return i == n;
+}
+
+static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Is s[0..n) an IPv6 address (RFC 4291 text, no zone)? */
+static int
+ip6_is(const char *s, size_t n)
+{
+	size_t i = 0, d, g0;
+	int groups = 0, gap = 0;
+
+	if (n >= 2 && s[0] == ':' && s[1] == ':') {
+		gap = 1;
+		i = 2;
+		if (i == n)
+			return 1;
+	} else if (n > 0 && s[0] == ':')
+		return 0;
+	for (;;) {
+		g0 = i;
+		for (d = 0; i < n && d < 5 && hexval(s[i]) >= 0; i++, d++)
+			;
+		if (i < n && s[i] == '.') {
+			/* a dotted quad for the last 32 bits */
+			if (groups > 6 || !ip4_is(s + g0, n - g0))
+				return 0;
+			groups += 2;
+			break;
+		}
+		if (d == 0 || d > 4)
+			return 0;
+		groups++;
+		if (i == n)
+			break;
+		if (s[i] != ':' || groups >= 8)
+			return 0;
+		i++;
+		if (i < n && s[i] == ':') {
+			if (gap)
+				return 0;
+			gap = 1;
+			i++;
+			if (i == n)
+				break;
+		} else if (i == n)
+			return 0;
+	}
+	return gap ? groups < 8 : groups == 8;
+}
+
+/* Is s[0..n) an IPv4 (v6 0) or IPv6 (v6 1) address? */
+static int
+ip_is(const char *s, size_t n, int v6)
+{
+	return v6 ? ip6_is(s, n) : ip4_is(s, n);
+}
+
+/* Is s[0..n) a port: 1 to 5 digits, 0 to 65535? */
+static int
+port_is(const char *s, size_t n)
+{
+	size_t i;
+	long v = 0;
+
+	if (n == 0 || n > 5)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= 65535;
+}
+
+/*
+ * Split an access or auth device IP as Duo has sent it: "a.b.c.d",
+ * "a.b.c.d:port", "v6", "[v6]", "[v6]:port", "v6%zone", and an
+ * unbracketed "v6:port" or "v6.port" when the whole is no v6 address,
+ * with blanks around.  Sets the address (a, an) and port (p, pn) within
+ * s; returns 1 when the text is exactly a bare address, 0 when it held
+ * more (a port, brackets, a zone, blanks), -1 when it is no address.
+ */
+static int
+ip_split(const char *s, size_t n, size_t *a, size_t *an, size_t *p,
+    size_t *pn)
+{
+	const char *e = s + n, *b = s, *c, *q;
+	int bare;
+
+	*a = *an = *p = *pn = 0;
+	while (b < e && (*b == ' ' || *b == '\t'))
+		b++;
+	while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	bare = b == s && e == s + n;
+	n = (size_t)(e - b);
+	if (n == 0)
+		return -1;
+	*a = (size_t)(b - s);
+	if (ip_is(b, n, 0) || ip_is(b, n, 1)) {
+		*an = n;
+		return bare;
+	}
+	if (*b == '[') {
+		if ((c = memchr(b, ']', n)) == NULL)
+			return -1;
+		q = memchr(b, '%', (size_t)(c - b));
+		if (!ip_is(b + 1, (size_t)((q ? q : c) - b - 1), 1))
+			return -1;
+		if (c + 1 != e && (c[1] != ':' || !port_is(c + 2,
+		    (size_t)(e - c - 2))))
+			return -1;
+		*a = (size_t)(b + 1 - s);
+		*an = (size_t)((q ? q : c) - b - 1);
+		if (c + 1 != e) {
+			*p = (size_t)(c + 2 - s);
+			*pn = (size_t)(e - c - 2);
+		}
+		return 0;
+	}
+	/* v4:port, v6:port, v6.port: the last ':' or '.' */
+	for (c = e - 1; c > b && *c != ':' && *c != '.'; c--)
+		;
+	if (c > b && port_is(c + 1, (size_t)(e - c - 1)) &&
+	    ((*c == ':' && (ip_is(b, (size_t)(c - b), 0) ||
+	    ip_is(b, (size_t)(c - b), 1))) ||
+	    (*c == '.' && ip_is(b, (size_t)(c - b), 1)))) {
+		*an = (size_t)(c - b);
+		*p = (size_t)(c + 1 - s);
+		*pn = (size_t)(e - c - 1);
+		return 0;
+	}
+	if ((q = memchr(b, '%', n)) != NULL && ip_is(b, (size_t)(q - b), 1)) {
+		*an = (size_t)(q - b);
+		return 0;
+	}
 	return -1;
 }
 
-/* Value i as a C string (copied into its buffer when it is a span). */
-static const char *
-vz(struct fmt *f, int i)
+/* A field's value; for an IP field, its part (fd->ip). */
+static void
+extract(struct fmt *f, const struct field *fd, const struct fplan *fp,
+    struct fmt_val *v)
 {
-	struct fmt_val *v = &f->val[i];
+	size_t a, an, p, pn;
+	int r;
 
-	if (v->n == 0)
-		return "";
-	if (v->p != v->b.p) {
-		buf_reset(&v->b);
-		addlit(&v->b, v->p, v->n);
-		v->p = v->b.p;
+	extract1(f, fd, fp, v);
+	if (fd->ip == 0 || v->n == 0)
+		return;
+	/* ip, port and ip_text read one text: split it once */
+	if (f->ip_p == v->p && f->ip_n == v->n) {
+		a = f->ip_a;
+		an = f->ip_an;
+		p = f->ip_pp;
+		pn = f->ip_pn;
+		r = f->ip_r;
+	} else {
+		r = ip_split(v->p, v->n, &a, &an, &p, &pn);
+		f->ip_p = v->p;
+		f->ip_n = v->n;
+		f->ip_a = a;
+		f->ip_an = an;
+		f->ip_pp = p;
+		f->ip_pn = pn;
+		f->ip_r = r;
 	}
-	return v->p;
-}
-
-static const char *
-vs(struct fmt *f, const struct field *fl, const char *key)
-{
-	int i = fidx(fl, key);
-
-	return i >= 0 ? vz(f, i) : "";
+	switch (fd->ip) {
+	case IP_ADDR:
+		v->p += a;
+		v->n = an;
+		break;
+	case IP_PORT:
+		v->p += p;
+		v->n = pn;
+		break;
+	default:
+		if (r == 1)
+			v->n = 0;
+		break;
+	}
 }
 
 /* ---- kind inference ---- */
@@ -1240,40 +932,63 @@ fmt_kind_infer(const struct json *js)
 
 /* ---- the event time of a record ---- */
 
+/* Earliest and latest millisecond fmt_etime prints. */
 static int
-record_time(struct fmt *f, int64_t *ms, char *err)
+ms_ok(int64_t ms)
 {
-	static const int isos[] = { R_ISOTIMESTAMP, R_TS };
-	const struct json *js = &f->js;
-	long long v;
-	int i, k;
+	return ms / 1000 >= T_MIN && ms / 1000 <= T_MAX;
+}
 
-	for (k = 0; k < 2; k++) {
-		i = slot(f, rnode[isos[k]]);
+/*
+ * The event time: the first of isotimestamp, ts (ISO 8601), timestamp
+ * (seconds) and surfaced_timestamp (ms) that is present, not null and
+ * valid.  Returns 0, 1 when an earlier field was there but bad (warn
+ * holds which, and which one was used), -1 when none is usable.
+ */
+static int
+record_time(struct fmt *f, int64_t *ms, char *warn, char *err)
+{
+	static const int order[] = { R_ISOTIMESTAMP, R_TS, R_TIMESTAMP,
+	    R_SURFACED_TS };
+	const struct json *js = &f->js;
+	const char *bad = NULL;
+	long long v;
+	int i, k, ok;
+
+	for (k = 0; k < 4; k++) {
+		i = slot(f, rnode[order[k]]);
 		if (json_isnull(js, i))
 			continue;
-		if (js->tok[i].type != JSMN_STRING ||
-		    iso8601_ms(js->s + js->tok[i].start,
-		    (size_t)(js->tok[i].end - js->tok[i].start), 0, ms) == -1)
-			return seterr(err, "bad time in \"%s\"",
-			    rname[isos[k]]);
-		return 0;
+		if (order[k] == R_ISOTIMESTAMP || order[k] == R_TS)
+			ok = js->tok[i].type == JSMN_STRING &&
+			    iso8601_ms(js->s + js->tok[i].start,
+			    (size_t)(js->tok[i].end - js->tok[i].start), 0,
+			    ms) == 0;
+		else if (order[k] == R_TIMESTAMP) {
+			ok = json_int(js, i, &v) == 0 &&
+			    v <= INT64_MAX / 1000 && v >= INT64_MIN / 1000;
+			if (ok)
+				*ms = (int64_t)v * 1000;
+		} else {
+			ok = json_int(js, i, &v) == 0;
+			if (ok)
+				*ms = (int64_t)v;
+		}
+		if (ok && !ms_ok(*ms))
+			ok = 0;
+		if (!ok) {
+			if (bad == NULL)
+				bad = rname[order[k]];
+			continue;
+		}
+		if (bad == NULL)
+			return 0;
+		seterr(warn, "bad time in \"%s\", used \"%s\"", bad,
+		    rname[order[k]]);
+		return 1;
 	}
-	i = slot(f, rnode[R_TIMESTAMP]);
-	if (!json_isnull(js, i)) {
-		if (json_int(js, i, &v) == -1 || v > INT64_MAX / 1000 ||
-		    v < INT64_MIN / 1000)
-			return seterr(err, "bad time in \"timestamp\"");
-		*ms = v * 1000;
-		return 0;
-	}
-	i = slot(f, rnode[R_SURFACED_TS]);
-	if (!json_isnull(js, i)) {
-		if (json_int(js, i, &v) == -1)
-			return seterr(err, "bad time in \"surfaced_timestamp\"");
-		*ms = v;
-		return 0;
-	}
+	if (bad != NULL)
+		return seterr(err, "bad time in \"%s\"", bad);
 	return seterr(err, "no time field (isotimestamp, ts, timestamp, "
 	    "surfaced_timestamp)");
 }
@@ -1286,7 +1001,7 @@ fmt_init(struct fmt *f, int format, int kind, int utc)
 	int i;
 
 	memset(f, 0, sizeof *f);
-	esc_setup();
+	fmt_esc_setup();
 	plan_setup();
 	f->format = format;
 	f->kind = kind;
@@ -1321,398 +1036,47 @@ fmt_reset(struct fmt *f)
 	f->host[0] = '\0';
 }
 
-/* ---- output per format ---- */
+/* ---- one line ---- */
 
-static size_t
-capof(const struct field *fd)
+/* Rank of an exit status in "worse" order: 0 < 3 < 1 < 2. */
+static int
+worse_rank(int st)
 {
-	return fd->tail ? FMT_TAILMAX : FMT_VALMAX;
+	return st == 0 ? 0 : st == 3 ? 1 : st == 1 ? 2 : 3;
 }
 
-/* Copy a string literal to w and step past it. */
-#define PUTS(w, lit)	do {						\
-	memcpy((w), (lit), sizeof(lit) - 1);				\
-	(w) += sizeof(lit) - 1;						\
-} while (0)
-
-/* Copy s[0..n) to w and step past it. */
-static char *
-put(char *w, const char *s, size_t n)
+int
+fmt_worse(int a, int b)
 {
-	memcpy(w, s, n);
-	return w + n;
+	return worse_rank(a) >= worse_rank(b) ? a : b;
 }
 
 /*
- * Room for a line of header bytes plus the kind's fields: each value's
- * esc_room, its key's fixed-size copy and a separator.
+ * Copy a control line (f->js holds it parsed, or ntok is 0) to out: as
+ * it is, but an exit line's "status" raised to the worse of it and
+ * f->status; then note a begin line's kind and host.
  */
-static size_t
-line_room(struct fmt *f, int kind, size_t head)
-{
-	const struct field *fl = kind_fields[kind];
-	size_t room = head;
-	int i;
-
-	for (i = 0; fl[i].key != NULL; i++)
-		room += KEYROOM + 1 + esc_room(f->val[i].n, capof(&fl[i]));
-	return room;
-}
-
-/* The line written through w ends at w. */
 static void
-line_end(struct buf *o, char *w)
+control(struct fmt *f, const char *line, size_t len, struct buf *out)
 {
-	o->len = (size_t)(w - o->p);
-	o->p[o->len] = '\0';
-}
+	long long v;
+	int i, parsed;
 
-static void
-emit_mpe(struct fmt *f, int kind, const struct etime *et, struct buf *o)
-{
-	const struct field *fl = kind_fields[kind];
-	const struct fplan *fp = fplan[kind];
-	char *w;
-	int i;
-
-	xbuf_grow(o, line_room(f, kind, 80));
-	w = put(o->p + o->len, et->local, 19);
-	PUTS(w, " DUO ");
-	w = put(w, kind_upper[kind], strlen(kind_upper[kind]));
-	PUTS(w, " |utc=");
-	w = put(w, et->utc, 20);
-	*w++ = '|';
-	for (i = 0; fl[i].key != NULL; i++) {
-		memcpy(w, fp[i].mk, KEYROOM);
-		w += fp[i].mkn;
-		w = esc_put(w, f->val[i].p, f->val[i].n, E_MPE, capof(&fl[i]));
-		*w++ = '|';
-	}
-	*w++ = '\n';
-	line_end(o, w);
-}
-
-static void
-emit_kv(struct fmt *f, int kind, const struct etime *et, struct buf *o)
-{
-	const struct field *fl = kind_fields[kind];
-	const struct fplan *fp = fplan[kind];
-	char *w;
-	int i;
-
-	xbuf_grow(o, line_room(f, kind, 96));
-	w = o->p + o->len;
-	PUTS(w, "duo_time=\"");
-	w = put(w, et->iso, 25);
-	PUTS(w, "\" kind=\"");
-	w = put(w, kind_names[kind], strlen(kind_names[kind]));
-	PUTS(w, "\" utc=\"");
-	w = put(w, et->utc, 20);
-	*w++ = '"';
-	for (i = 0; fl[i].key != NULL; i++) {
-		memcpy(w, fp[i].kk, KEYROOM);
-		w += fp[i].kkn;
-		w = esc_put(w, f->val[i].p, f->val[i].n, E_KV, capof(&fl[i]));
-		*w++ = '"';
-	}
-	*w++ = '\n';
-	line_end(o, w);
-}
-
-static int
-is_ip(const char *s)
-{
-	unsigned char a[16];
-
-	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
-}
-
-static void
-cef_header(struct buf *o, const char *sig, const char *name, int sev)
-{
-	ADDS(o, "CEF:0|Duo Security|Duo|1|");
-	esc_add(o, sig, strlen(sig), E_CEFH, FMT_VALMAX);
-	xbuf_addc(o, '|');
-	esc_add(o, name, strlen(name), E_CEFH, FMT_VALMAX);
-	xbuf_printf(o, "|%d|", sev);
-}
-
-static void
-cef_ext(struct buf *o, const char *key, const char *v, size_t n, size_t cap)
-{
-	if (n == 0)
-		return;
-	xbuf_addc(o, ' ');
-	xbuf_adds(o, key);
-	xbuf_addc(o, '=');
-	esc_add(o, v, n, E_CEFX, cap);
-}
-
-static int
-ieq(const char *a, const char *b)
-{
-	return strcasecmp(a, b) == 0;
-}
-
-static void
-emit_cef(struct fmt *f, int kind, const struct etime *et, struct buf *o)
-{
-	const struct field *fl = kind_fields[kind];
-	const char *a;
-	int i, sev = 3;
-
-	buf_reset(&f->tmp);
-	switch (kind) {
-	case FMT_AUTH:
-		a = vs(f, fl, "result");
-		xbuf_printf(&f->tmp, "auth:%s", a);
-		sev = ieq(a, "fraud") ? 8 : ieq(a, "success") ? 3 : 5;
-		cef_header(o, f->tmp.p, *vs(f, fl, "event_type") ?
-		    vs(f, fl, "event_type") : "authentication", sev);
-		break;
-	case FMT_ADMIN:
-		a = vs(f, fl, "action");
-		xbuf_printf(&f->tmp, "admin:%s", a);
-		sev = strlen(a) > 6 && strcmp(a + strlen(a) - 6, "_error") ==
-		    0 ? 5 : 3;
-		cef_header(o, f->tmp.p, *vs(f, fl, "label") ?
-		    vs(f, fl, "label") : "administrator action", sev);
-		break;
-	case FMT_TELEPHONY:
-		xbuf_printf(&f->tmp, "telephony:%s", vs(f, fl, "type"));
-		cef_header(o, f->tmp.p, "telephony", 1);
-		break;
-	case FMT_ACTIVITY:
-		a = vs(f, fl, "action");
-		xbuf_printf(&f->tmp, "activity:%s", a);
-		sev = ieq(vs(f, fl, "outcome"), "failure") ? 5 : 3;
-		cef_header(o, f->tmp.p, *a ? a : "activity", sev);
-		break;
-	case FMT_OFFLINE:
-		a = vs(f, fl, "action");
-		xbuf_printf(&f->tmp, "offline:%s", a);
-		cef_header(o, f->tmp.p, *a ? a : "offline enrollment", 3);
-		break;
-	case FMT_TRUSTMONITOR:
-		a = vs(f, fl, "type");
-		xbuf_printf(&f->tmp, "trustmonitor:%s", a);
-		sev = strcmp(vs(f, fl, "priority"), "true") == 0 ? 8 : 6;
-		cef_header(o, f->tmp.p, "trust monitor event", sev);
-		break;
-	}
-	xbuf_printf(o, "rt=%lld end=%lld", (long long)et->ms,
-	    (long long)et->ms);
-	if (f->host[0] != '\0')
-		cef_ext(o, "dvchost", f->host, strlen(f->host), FMT_VALMAX);
-	for (i = 0; fl[i].key != NULL; i++) {
-		a = fl[i].cef;
-		if (strcmp(a, "src") == 0 && f->val[i].n > 0 &&
-		    !is_ip(vz(f, i)))
-			a = "duoIp";
-		cef_ext(o, a, f->val[i].p, f->val[i].n, capof(&fl[i]));
-	}
-	xbuf_addc(o, '\n');
-}
-
-/* Legacy layout: key list per kind; "-" prefix: only when not empty. */
-static const char *const leg_auth[] = {
-	"username=user", "factor=factor", "result=result", "reason=reason",
-	"ip=ip", "integration=app", NULL
-};
-static const char *const leg_admin[] = {
-	"username=admin", "action=label", "-object=object",
-	"-description=description", NULL
-};
-static const char *const leg_tel[] = {
-	"context=context", "type=type", "phone=phone", "credits=credits", NULL
-};
-static const char *const leg_act[] = {
-	"username=actor", "action=action", "object=target", "result=outcome",
-	"ip=ip", NULL
-};
-static const char *const leg_off[] = {
-	"username=user", "action=action", "object=object",
-	"description=description", NULL
-};
-static const char *const leg_tm[] = {
-	"username=user", "type=type", "state=state", "ip=ip", NULL
-};
-static const char *const *const leg_keys[FMT_NKIND] = {
-	NULL, leg_auth, leg_admin, leg_tel, leg_act, leg_off, leg_tm
-};
-static const char *const leg_event[FMT_NKIND] = {
-	"unparsed", "authentication", "administrator", "telephony",
-	"activity", "offline_enrollment", "trust_monitor"
-};
-
-static void
-leg_start(struct fmt *f, int64_t secs, const char *eventtype,
-    struct buf *o)
-{
-	xbuf_printf(o, "%lld,host=\"", (long long)secs);
-	esc_add(o, f->host, strlen(f->host), E_LEG, FMT_VALMAX);
-	ADDS(o, "\", eventtype=\"");
-	xbuf_adds(o, eventtype);
-	xbuf_addc(o, '"');
-}
-
-static void
-leg_pair(struct buf *o, const char *k, size_t kl, const char *v, size_t n,
-    int st, size_t cap)
-{
-	ADDS(o, ", ");
-	addlit(o, k, kl);
-	ADDS(o, "=\"");
-	esc_add(o, v, n, st, cap);
-	xbuf_addc(o, '"');
-}
-
-static void
-emit_legacy(struct fmt *f, int kind, const struct etime *et, struct buf *o)
-{
-	const struct field *fl = kind_fields[kind];
-	const char *const *lk = leg_keys[kind];
-	const char *k, *eq;
-	int i, opt;
-
-	leg_start(f, et->secs, leg_event[kind], o);
-	for (; *lk != NULL; lk++) {
-		k = *lk;
-		if ((opt = *k == '-'))
-			k++;
-		eq = strchr(k, '=');
-		if ((i = fidx(fl, eq + 1)) < 0)
-			continue;
-		if (opt && f->val[i].n == 0)
-			continue;
-		leg_pair(o, k, (size_t)(eq - k), f->val[i].p, f->val[i].n,
-		    strcmp(eq + 1, "description") == 0 ? E_LEGD : E_LEG,
-		    capof(&fl[i]));
-	}
-	if (kind == FMT_AUTH) {
-		const char *ev = vs(f, fl, "event_type");
-
-		ADDS(o, ", newenrollment=\"");
-		xbuf_adds(o, strcmp(ev, "enrollment") == 0 ? "True" : "False");
-		xbuf_addc(o, '"');
-	}
-	xbuf_addc(o, '\n');
-}
-
-static void
-emit_json(struct fmt *f, const char *line, size_t len, const struct etime *et,
-    struct buf *o)
-{
-	size_t b = (size_t)f->js.tok[0].start + 1;
-
-	addlit(o, line, b);
-	ADDS(o, "\"duo_time\":\"");
-	addlit(o, et->iso, 25);
-	xbuf_addc(o, '"');
-	if (f->js.tok[0].size > 0)
-		xbuf_addc(o, ',');
-	addlit(o, line + b, len - b);
-	xbuf_addc(o, '\n');
-}
-
-/* ---- UNPARSED ---- */
-
-static void
-emit_unparsed(struct fmt *f, const char *line, size_t len, const char *name,
-    unsigned long lineno, int64_t now, const char *why, struct buf *o)
-{
-	struct etime et;
-	const char *kn = f->bkind ? kind_names[f->bkind] :
-	    f->kind ? kind_names[f->kind] : "";
-	char num[32];
-
-	if (etime_set(f, now, &et) == -1)
-		etime_set(f, 0, &et);
-	snprintf(num, sizeof num, "%lu", lineno);
-	buf_reset(&f->raw);
-	raw_add(&f->raw, line, len, FMT_RAWMAX);
-	switch (f->format) {
-	case FMT_MPE:
-		addlit(o, et.local, 19);
-		ADDS(o, " DUO UNPARSED |utc=");
-		addlit(o, et.utc, 20);
-		ADDS(o, "|kind=");
-		xbuf_adds(o, kn);
-		ADDS(o, "|file=");
-		esc_add(o, name, strlen(name), E_MPE, FMT_VALMAX);
-		ADDS(o, "|line=");
-		xbuf_adds(o, num);
-		ADDS(o, "|reason=");
-		esc_add(o, why, strlen(why), E_MPE, FMT_VALMAX);
-		ADDS(o, "|raw=");
-		addlit(o, f->raw.p, f->raw.len);
-		ADDS(o, "|\n");
-		break;
-	case FMT_JSON:
-		ADDS(o, "{\"duo_time\":\"");
-		addlit(o, et.iso, 25);
-		ADDS(o, "\",\"duo_unparsed\":{\"kind\":\"");
-		xbuf_adds(o, kn);
-		ADDS(o, "\",\"file\":\"");
-		buf_reset(&f->tmp);
-		raw_add(&f->tmp, name, strlen(name), FMT_VALMAX);
-		json_escape(o, f->tmp.p, f->tmp.len);
-		xbuf_printf(o, "\",\"line\":%s,\"reason\":\"", num);
-		json_escape(o, why, strlen(why));
-		ADDS(o, "\",\"raw\":\"");
-		json_escape(o, f->raw.p, f->raw.len);
-		ADDS(o, "\"}}\n");
-		break;
-	case FMT_KV:
-		ADDS(o, "duo_time=\"");
-		addlit(o, et.iso, 25);
-		ADDS(o, "\" kind=\"unparsed\" utc=\"");
-		addlit(o, et.utc, 20);
-		ADDS(o, "\" of=\"");
-		xbuf_adds(o, kn);
-		ADDS(o, "\" file=\"");
-		esc_add(o, name, strlen(name), E_KV, FMT_VALMAX);
-		xbuf_printf(o, "\" line=\"%s\" reason=\"", num);
-		esc_add(o, why, strlen(why), E_KV, FMT_VALMAX);
-		ADDS(o, "\" raw=\"");
-		esc_add(o, f->raw.p, f->raw.len, E_KV, 2 * FMT_RAWMAX);
-		ADDS(o, "\"\n");
-		break;
-	case FMT_CEF:
-		cef_header(o, "unparsed", "unparsed record", 5);
-		xbuf_printf(o, "rt=%lld end=%lld", (long long)et.ms,
-		    (long long)et.ms);
-		if (f->host[0] != '\0')
-			cef_ext(o, "dvchost", f->host, strlen(f->host),
-			    FMT_VALMAX);
-		cef_ext(o, "duoKind", kn, strlen(kn), FMT_VALMAX);
-		cef_ext(o, "duoFile", name, strlen(name), FMT_VALMAX);
-		cef_ext(o, "duoLine", num, strlen(num), FMT_VALMAX);
-		cef_ext(o, "reason", why, strlen(why), FMT_VALMAX);
-		cef_ext(o, "msg", f->raw.p, f->raw.len, 2 * FMT_RAWMAX);
-		xbuf_addc(o, '\n');
-		break;
-	default:
-		leg_start(f, et.secs, "unparsed", o);
-		leg_pair(o, "line", 4, num, strlen(num), E_LEG, FMT_VALMAX);
-		leg_pair(o, "reason", 6, why, strlen(why), E_LEG, FMT_VALMAX);
-		leg_pair(o, "raw", 3, f->raw.p, f->raw.len, E_LEGR,
-		    2 * FMT_RAWMAX);
-		xbuf_addc(o, '\n');
-		break;
-	}
-}
-
-/* ---- one line ---- */
-
-static void
-control(struct fmt *f, const char *line, size_t len)
-{
-	int i;
-
-	if (json_parse(&f->js, line, len, NULL) == -1 || !isobj(&f->js, 0))
-		return;
-	i = json_get(&f->js, 0, "@duo");
+	parsed = json_parse(&f->js, line, len, NULL) == 0 && isobj(&f->js, 0);
+	i = parsed ? json_get(&f->js, 0, "@duo") : -1;
+	if (i >= 0 && json_streq(&f->js, i, "exit") &&
+	    (i = json_get(&f->js, 0, "status")) >= 0 &&
+	    f->js.tok[i].type == JSMN_PRIMITIVE &&
+	    json_int(&f->js, i, &v) == 0 && v >= 0 && v <= 3 &&
+	    fmt_worse((int)v, f->status) != (int)v) {
+		addlit(out, line, (size_t)f->js.tok[i].start);
+		xbuf_printf(out, "%d", fmt_worse((int)v, f->status));
+		addlit(out, line + f->js.tok[i].end,
+		    len - (size_t)f->js.tok[i].end);
+	} else
+		addlit(out, line, len);
+	xbuf_addc(out, '\n');
+	i = parsed ? json_get(&f->js, 0, "@duo") : -1;
 	if (i < 0 || !json_streq(&f->js, i, "begin"))
 		return;
 	f->bkind = 0;
@@ -1739,24 +1103,49 @@ fmt_line(struct fmt *f, const char *line, size_t len, int flags,
 	struct etime et;
 	int64_t ms;
 	char jerr[DUO_ERRLEN];
-	int kind, i;
+	int kind, i, rc;
 
 	if (flags & LINE_LONG) {
 		seterr(err, "line longer than %u bytes", FMT_LINEMAX);
 		goto unparsed;
 	}
-	if (flags & LINE_NOEOL) {
-		seterr(err, "no newline at end of input (truncated?)");
-		goto unparsed;
-	}
+	/*
+	 * A last line without LF is kept when it is a whole JSON object: a
+	 * cut-off object does not parse.
+	 */
 	if (len >= 8 && memcmp(line, "{\"@duo\":", 8) == 0) {
-		addlit(out, line, len);
-		xbuf_addc(out, '\n');
-		control(f, line, len);
+		/*
+		 * Only a JSON object passes as a control line; anything else
+		 * with the prefix is written as UNPARSED, so it cannot carry
+		 * raw control bytes through, and duo-ckpt then refuses the
+		 * segment by its count.  JSON whitespace (TAB, CR, LF cannot
+		 * be inside a line) is compacted away.
+		 */
+		if (json_parse(&f->js, line, len, jerr) == -1 ||
+		    !isobj(&f->js, 0)) {
+			if (flags & LINE_NOEOL)
+				seterr(err, "no newline at end of input "
+				    "(truncated?)");
+			else
+				seterr(err, "control line is not a JSON "
+				    "object");
+			goto unparsed;
+		}
+		if (memchr(line, '\t', len) != NULL ||
+		    memchr(line, '\r', len) != NULL) {
+			buf_reset(&f->raw);
+			json_compact(&f->raw, line, len);
+			line = f->raw.p;
+			len = f->raw.len;
+		}
+		control(f, line, len, out);
 		return 0;
 	}
 	if (json_parse(&f->js, line, len, jerr) == -1) {
-		seterr(err, "invalid JSON: %s", jerr);
+		if (flags & LINE_NOEOL)
+			seterr(err, "no newline at end of input (truncated?)");
+		else
+			seterr(err, "invalid JSON: %s", jerr);
 		goto unparsed;
 	}
 	if (!isobj(&f->js, 0)) {
@@ -1774,152 +1163,26 @@ fmt_line(struct fmt *f, const char *line, size_t len, int flags,
 		seterr(err, "cannot tell the kind of record");
 		goto unparsed;
 	}
-	if (record_time(f, &ms, err) == -1)
+	if ((rc = record_time(f, &ms, err, err)) == -1)
 		goto unparsed;
-	if (etime_set(f, ms, &et) == -1) {
+	if (fmt_etime(f, ms, &et) == -1) {
 		seterr(err, "time out of range");
 		goto unparsed;
 	}
-	if (f->format == FMT_JSON) {
-		emit_json(f, line, len, &et, out);
-		return 0;
-	}
-	fl = kind_fields[kind];
+	fl = fmt_fields[kind];
 	f->subpath = NULL;
-	for (i = 0; fl[i].key != NULL; i++) {
-		f->val[i].p = "";
-		f->val[i].n = 0;
-		buf_reset(&f->val[i].b);
-		extract(f, &fl[i], &fplan[kind][i], &f->val[i]);
-	}
-	switch (f->format) {
-	case FMT_KV:
-		emit_kv(f, kind, &et, out);
-		break;
-	case FMT_CEF:
-		emit_cef(f, kind, &et, out);
-		break;
-	case FMT_LEGACY:
-		emit_legacy(f, kind, &et, out);
-		break;
-	default:
-		emit_mpe(f, kind, &et, out);
-		break;
-	}
-	return 0;
+	f->ip_p = NULL;
+	if (f->format != FMT_JSON)
+		for (i = 0; fl[i].key != NULL; i++) {
+			f->val[i].p = "";
+			f->val[i].n = 0;
+			buf_reset(&f->val[i].b);
+			extract(f, &fl[i], &fmt_plan[kind][i], &f->val[i]);
+		}
+	fmt_emit(f, kind, line, len, &et, out);
+	return rc == 1 ? 2 : 0;
 unparsed:
-	emit_unparsed(f, line, len, name, lineno, now, err, out);
+	fmt_emit_unparsed(f, line, len, name, lineno, now, err, out);
 	return 1;
 }
 
-/* ---- input ---- */
-
-#define IN_CHUNK	(256u * 1024)
-
-void
-fmt_in_init(struct fmt_in *in, int fd)
-{
-	in->fd = fd;
-	in->cap = FMT_LINEMAX + IN_CHUNK;
-	in->p = xmalloc(in->cap);
-	in->off = in->len = 0;
-	in->eof = 0;
-}
-
-void
-fmt_in_free(struct fmt_in *in)
-{
-	free(in->p);
-	in->p = NULL;
-}
-
-static int
-fill(struct fmt_in *in, char *err)
-{
-	ssize_t r;
-
-	if (in->off > 0) {
-		memmove(in->p, in->p + in->off, in->len - in->off);
-		in->len -= in->off;
-		in->off = 0;
-	}
-	for (;;) {
-		r = read(in->fd, in->p + in->len, in->cap - in->len);
-		if (r > 0) {
-			in->len += (size_t)r;
-			return 0;
-		}
-		if (r == 0) {
-			in->eof = 1;
-			return 0;
-		}
-		if (errno != EINTR)
-			return seterr(err, "read: %s", strerror(errno));
-	}
-}
-
-int
-fmt_in_line(struct fmt_in *in, const char **line, size_t *n, int *flags,
-    char *err)
-{
-	char *q;
-	size_t scan = in->off;
-
-	*flags = 0;
-	for (;;) {
-		q = memchr(in->p + scan, '\n', in->len - scan);
-		if (q != NULL) {
-			*line = in->p + in->off;
-			*n = (size_t)(q - *line);
-			in->off = (size_t)(q - in->p) + 1;
-			if (*n > FMT_LINEMAX) {
-				*n = FMT_LINEMAX;
-				*flags |= LINE_LONG;
-			}
-			return 1;
-		}
-		if (in->eof) {
-			if (in->len == in->off)
-				return 0;
-			*line = in->p + in->off;
-			*n = in->len - in->off;
-			in->off = in->len;
-			*flags |= LINE_NOEOL;
-			if (*n > FMT_LINEMAX) {
-				*n = FMT_LINEMAX;
-				*flags |= LINE_LONG;
-			}
-			return 1;
-		}
-		if (in->len - in->off >= FMT_LINEMAX)
-			break;
-		scan = in->len - in->off;
-		if (fill(in, err) == -1)
-			return -1;
-	}
-	/* Over-long line: keep FMT_LINEMAX bytes, drop the rest. */
-	*flags |= LINE_LONG;
-	if (in->off > 0) {
-		memmove(in->p, in->p + in->off, FMT_LINEMAX);
-		in->off = 0;
-	}
-	in->len = FMT_LINEMAX;
-	for (;;) {
-		if (fill(in, err) == -1)
-			return -1;
-		q = memchr(in->p + FMT_LINEMAX, '\n', in->len - FMT_LINEMAX);
-		if (q != NULL) {
-			in->off = (size_t)(q - in->p) + 1;
-			break;
-		}
-		if (in->eof) {
-			in->off = in->len;
-			*flags |= LINE_NOEOL;
-			break;
-		}
-		in->len = FMT_LINEMAX;
-	}
-	*line = in->p;
-	*n = FMT_LINEMAX;
-	return 1;
-}

@@ -1,1 +1,1 @@
-^\d+,host="[^"]*", eventtype="(?<group>administrator)", username="(?<login>[^"]*)", action="(?!(?:Admin Login|admin_login_error|admin_2fa_error)")(?<vmid>(?<action>[^"]*))"(?:, object="(?<object>(?<account>[^"]*))")?(?<subject>.*)$
+^\d+,host="[^"]*",eventtype="(?<group>administrator)",username="(?<login>[^"]*)",action="(?!(?:Admin Login|Admin Login Error|Admin 2FA Error)")(?<vmid>(?<action>[^"]*))"(?:,object="(?<object>(?<account>[^"]*))")?,description="(?<subject>[^\n]*)"$

@@ -1,1 +1,1 @@
-^\d+,host="[^"]*", eventtype="(?<group>administrator)", username="(?<login>[^"]*)", action="(?<vmid>(?<action>Admin Login|admin_login_error|admin_2fa_error))"(?:, object="[^"]*")?(?:, description="(?<subject>(?:[^\n]*?"(?:ip_address|ip)": ?"(?<sip>[^"]*)")?.*)")?$
+^\d+,host="[^"]*",eventtype="(?<group>administrator)",username="(?<login>[^"]*)",action="(?<vmid>(?<action>Admin Login|Admin Login Error|Admin 2FA Error))",description="\{(?:[^"]|"(?!(?:ip_address|ip)": ))*"(?:ip_address|ip)": "(?<sip>[^"]*)"

@@ -1,1 +1,1 @@
-^\d+,host="[^"]*", eventtype="(?<subject>telephony)", context="(?<vmid>[^"]*)", type="(?<command>[^"]*)", phone="(?<object>[^"]*)", credits="(?<amount>\d*)"
+^\d+,host="[^"]*",eventtype="(?<subject>telephony)",context="(?<vmid>[^"]*)",type="(?<command>[^"]*)",phone="(?<object>[^"]*)",credits="(?<amount>\d*)"

@@ -1,1 +1,1 @@
-^\d+,host="[^"]*", eventtype="(?<vmid>unparsed)", line="(?<quantity>\d*)", reason="(?<reason>[^"]*)", raw="(?<subject>[^"]*)"
+^\d+,host="[^"]*",eventtype="(?<vmid>unparsed)",line="(?<quantity>\d*)",reason="(?<reason>[^"]*)",raw="(?<subject>[^"]*)"

@@ -1,1 +1,1 @@
-^\d+,host="[^"]*", eventtype="(?<vmid>[^"]*)"(?<subject>.*)$
+^(?:\d+,host="[^"]*",eventtype="|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d DUO )(?<vmid>[^" ]*)[" ](?<subject>.*)$

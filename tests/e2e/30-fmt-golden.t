@@ -44,8 +44,33 @@ status "stream: exit 0" 0 duo-fmt -z Europe/Berlin -k auth "$T/stream"
 same "stream: control lines copied through in place" "$T/.out" "$T/want"
 status "stream legacy" 0 duo-fmt -z Europe/Berlin -f legacy "$T/stream"
 is "legacy host from the begin line" "$(sed -n 2p "$T/.out" | cut -c1-42)" \
-    '1679438089,host="api-x.example", eventtype'
+    '1679438089,host="api-x.example",eventtype='
 is "legacy: 5 lines" "$(wc -l <"$T/.out" | tr -d ' ')" 5
+
+# the exit line: "status" raised to the worse of it and duo-fmt's own
+# (0 < 3 < 1 < 2), the other members kept, nothing else changed
+# exitline IN-STATUS BAD(0|1) WANT-STATUS
+exitline() {
+	{
+		echo '{"@duo":"begin","v":1,"kind":"telephony","host":"h","cursor":{}}'
+		sed -n 1p "$FX/telephony.ndjson"
+		[ "$2" -eq 1 ] && echo 'not json'
+		printf '{"@duo":"exit","status":%s,"more":true}\n' "$1"
+	} >"$T/xs"
+	duo-fmt -z utc "$T/xs" >"$T/xo" 2>/dev/null
+	is "exit line $1, own status $2: status $3" "$(tail -n 1 "$T/xo")" \
+	    "{\"@duo\":\"exit\",\"status\":$3,\"more\":true}"
+}
+exitline 0 0 0
+exitline 3 0 3
+exitline 0 1 1
+exitline 3 1 1
+exitline 2 1 2
+exitline 1 0 1
+printf '{"@duo":"exit","status":"x"}\n' >"$T/xs"
+status "exit line with a bad status: copied" 0 duo-fmt "$T/xs"
+is "exit line with a bad status: unchanged" "$(cat "$T/.out")" \
+    '{"@duo":"exit","status":"x"}'
 
 # -f json: minus the duo_time member, the input byte for byte
 for k in $KINDS; do

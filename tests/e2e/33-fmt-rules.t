@@ -1,9 +1,11 @@
 #!/bin/sh
-# mpe/*.re and mpe/legacy/*.re: every golden line is matched by exactly
+# mpe/*.re and mpe/legacy/*.re under PCRE2: every golden line (and the
+# health lines of tests/fixtures/fmt/status.lines) is matched by exactly
 # the rule meant for it (plus the catch-all), the first rule in sort
 # order is that rule, and login, sip, result and action hold the right
 # values.  The expected table (tests/fixtures/fmt/rules-*.expect) was
-# checked by hand against the fixture records.
+# checked by hand against the fixture records; 36-fmt-dotnet.t holds the
+# .NET engine to the same table.
 . "$(dirname "$0")/lib.sh"
 FX=$TOP/tests/fixtures/fmt
 MPE=$TOP/mpe
@@ -29,6 +31,8 @@ for f in mpe legacy; do
 		duo-fmt -z Europe/Berlin -f "$f" "$FX/$k.ndjson" >>"$T/all"
 	done
 	printf 'not | json\n' | duo-fmt -f "$f" >>"$T/all" 2>/dev/null
+	# duo-ckpt's health lines (layout in duo-ckpt(1)), written by hand
+	cat "$FX/status.lines" >>"$T/all"
 	d=$MPE
 	[ "$f" = legacy ] && d=$MPE/legacy
 	status "$f: check-rules runs" 0 python3 "$MPE/check-rules" "$d" "$T/all"

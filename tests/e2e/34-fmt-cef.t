@@ -125,9 +125,16 @@ for line, r in zip(lines, recs):
     if isinstance(ip, str):
         try:
             ipaddress.ip_address(ip)
-            assert e["src"] == ip, e
+            assert e["src"] == ip and "spt" not in e and "duoIp" not in e, e
         except ValueError:
-            assert e["duoIp"] == ip and "src" not in e, e
+            a, _, port = ip.rpartition(":")
+            a = a[1:-1] if a.startswith("[") else a
+            try:
+                ipaddress.ip_address(a)
+                assert e["src"] == a and e["spt"] == port, e
+            except ValueError:
+                assert "src" not in e and "spt" not in e, e
+            assert e["duoIp"] == ip, e
 print("ok")
 PY
 
@@ -149,4 +156,14 @@ status "strict parser rejects an unescaped | in the header" 1 python3 \
 printf '{"action":"x|y\\\\z","username":"u","timestamp":1}\n' >"$T/in"
 status "header escaping" 0 duo-fmt -f cef -k admin "$T/in"
 grepq "header: | and \\ escaped" '^CEF:0\|Duo Security\|Duo\|1\|admin:x\\\|y\\\\z\|x\\\|y\\\\z\|3\|' "$T/.out"
+# a NUL stops no header field and no label lookup
+printf '{"action":"user_update\\u0000evil","username":"u","timestamp":1}\n' >"$T/in"
+status "NUL in the action" 0 duo-fmt -f cef -k admin "$T/in"
+grepq "NUL: whole action in the header, no label" '^CEF:0\|Duo Security\|Duo\|1\|admin:user_update evil\|user_update evil\|3\|' "$T/.out"
+nogrep "NUL: not looked up as user_update" "Update User" "$T/.out"
+status "NUL in the action (mpe)" 0 duo-fmt -k admin "$T/in"
+grepq "NUL: mpe label is the action" '\|action=user_update%00evil\|label=user_update%00evil\|' "$T/.out"
+printf '{"txid":"t","factor":"f","result":"fraud\\u0000x","timestamp":1}\n' >"$T/in"
+status "NUL in the result" 0 duo-fmt -f cef "$T/in"
+grepq "NUL: result whole, severity not fraud's" '^CEF:0\|Duo Security\|Duo\|1\|auth:fraud x\|authentication\|5\|' "$T/.out"
 finish

@@ -54,4 +54,63 @@ if [ -x /usr/bin/time ]; then
 else
 	skip "memory" "no /usr/bin/time"
 fi
+# signals: with no control line seen, stop after the line at hand, exit 3
+good=$(sed -n 1p "$FX/telephony.ndjson")
+mkfifo "$T/fifo"
+duo-fmt -z utc <"$T/fifo" >"$T/so" 2>"$T/se" &
+pid=$!
+exec 3>"$T/fifo"
+printf '%s\n' "$good" >&3
+sleep 0.5
+kill -TERM "$pid"
+wait "$pid"
+is "signal, no control line: exit 3" "$?" 3
+exec 3>&-
+is "signal, no control line: the line read is written" \
+    "$(wc -l <"$T/so" | tr -d ' ')" 1
+grepq "signal: message" '^duo-fmt: stopped by signal 15$' "$T/se"
+# after a control line: go on copying until the upstream closes
+duo-fmt -z utc <"$T/fifo" >"$T/so" 2>"$T/se" &
+pid=$!
+exec 3>"$T/fifo"
+printf '{"@duo":"begin","v":1,"kind":"telephony","host":"h","cursor":{}}\n%s\n' \
+    "$good" >&3
+sleep 0.5
+kill -TERM "$pid"
+sleep 0.3
+printf '%s\n{"@duo":"end","cursor":{},"n":2}\n{"@duo":"exit","status":0}\n' \
+    "$good" >&3
+exec 3>&-
+wait "$pid"
+is "signal in a stream: exit 3" "$?" 3
+is "signal in a stream: everything up to the end copied" \
+    "$(wc -l <"$T/so" | tr -d ' ')" 5
+is "signal in a stream: the exit line last" "$(tail -n 1 "$T/so")" \
+    '{"@duo":"exit","status":0}'
+# ... but for at most 5 s more
+duo-fmt -z utc <"$T/fifo" >"$T/so" 2>"$T/se" &
+pid=$!
+(
+	printf '{"@duo":"begin","v":1,"kind":"telephony","host":"h","cursor":{}}\n'
+	i=0
+	while [ "$i" -lt 20 ] && kill -0 "$pid" 2>/dev/null; do
+		printf '%s\n' "$good"
+		sleep 0.5
+		i=$((i + 1))
+	done
+) >"$T/fifo" 2>/dev/null &
+wpid=$!
+sleep 0.5
+t0=$(date +%s)
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+t1=$(date +%s)
+wait "$wpid"
+is "signal, upstream goes on: exit 3" "$rc" 3
+if [ $((t1 - t0)) -ge 4 ] && [ $((t1 - t0)) -le 7 ]; then
+	_pass "signal, upstream goes on: stopped after the 5 s grace ($((t1 - t0)) s)"
+else
+	_fail "signal, upstream goes on: stopped after $((t1 - t0)) s, not about 5"
+fi
 finish

@@ -1,0 +1,1 @@
+^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d DUO (?<vmid>STATUS) \|utc=[^|]*\|kind=(?<objecttype>[^|]*)\|result=(?<tag1>(?<result>[^|]*))\|status=(?<tag2>\d*)\|records=(?<quantity>\d*)\|lag=(?<seconds>\d*)\|newest=[^|]*\|more=(?<tag3>\d*)\|host=(?<dname>[^|]*)\|

@@ -1,0 +1,1 @@
+^\d+,host="[^"]*",eventtype="(?<group>administrator)",username="(?<login>[^"]*)",action="(?<vmid>(?<action>Admin Login|Admin Login Error|Admin 2FA Error))",description="(?!\{(?:[^"]|"(?!(?:ip_address|ip)": ))*"(?:ip_address|ip)": ")(?<subject>[^\n]*?)"(?:,object="(?<object>[^"]*)")?$

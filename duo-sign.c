@@ -78,6 +78,11 @@ main(int argc, char *argv[])
 	const char *alg = NULL, *ctype = NULL, *s;
 	int ch, version = 5, hasbody, i, np;
 
+	compat_init(&argc, &argv);
+	/* This process holds the skey: no core file may keep it.  Done
+	 * before the conf is read; where the system refuses, the
+	 * signature is still made (as duo-get does). */
+	(void)compat_nodump();
 	while ((ch = getopt(argc, argv, "a:c:d:o:V:")) != -1) {
 		switch (ch) {
 		case 'a':

@@ -66,16 +66,25 @@ isblank_(int c)
 	return c == ' ' || c == '\t';
 }
 
-/* Copy a key name for a message: printable ASCII only, at most 40. */
+/*
+ * Copy a key name for a message: printable ASCII only, and at most
+ * CONF_KEYSHOW characters in all (a longer name is cut and ends in
+ * "..."), so that a secret pasted on the wrong side of the = is not
+ * printed.
+ */
+#define CONF_KEYSHOW	16
+
 static void
 keyname(char *out, size_t outsz, const char *k, size_t n)
 {
-	size_t i;
+	size_t i, max = n > CONF_KEYSHOW ? CONF_KEYSHOW - 3 : n;
 
-	if (n > 40)
-		n = 40;
-	for (i = 0; i < n && i + 1 < outsz; i++)
+	for (i = 0; i < max && i + 1 < outsz; i++)
 		out[i] = (k[i] > 0x20 && k[i] < 0x7f) ? k[i] : '?';
+	if (max < n && i + 4 <= outsz) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
 	out[i] = '\0';
 }
 
@@ -96,7 +105,7 @@ conf_parse(struct duo_conf *c, const char *s, size_t len, char *err)
 	unsigned line = 0;
 	int sect = 0;		/* 0 none yet, 1 [duo], 2 another section */
 	unsigned seen = 0;
-	char kbuf[48];
+	char kbuf[CONF_KEYSHOW + 1];
 	static const char *const known[] = {
 		"ikey", "skey", "host", "http_proxy", "cafile", "timeout",
 		"user_agent",
@@ -329,53 +338,77 @@ conf_load(struct duo_conf *c, const char *path, char *err)
 {
 	struct buf b;
 	struct stat st;
-	char perr[DUO_ERRLEN];
+	char perr[DUO_ERRLEN], *sk = NULL;
 	int explicit = 1, fd, shared;
-	const char *ik, *sk, *ho;
+	const char *ik, *ho;
 
 	memset(c, 0, sizeof *c);
 	ik = envval("DUO_IKEY");
-	sk = envval("DUO_SKEY");
 	ho = envval("DUO_HOST");
+	/*
+	 * The skey from the environment: one heap copy, then the bytes
+	 * in the environment block are overwritten (unsetenv alone would
+	 * leave them in /proc/PID/environ).
+	 */
+	if (envval("DUO_SKEY") != NULL)
+		sk = xstrdup(envval("DUO_SKEY"));
+	compat_env_wipe("DUO_SKEY");
 	if (path == NULL && (path = envval("DUO_CONF")) == NULL) {
 		path = "./duo.conf";
 		explicit = 0;
 	}
 	buf_init(&b);
-	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1) {
+#ifdef _WIN32
+	/* UTF-8 path, binary, shared for deleting (lib/compat_win.c). */
+	fd = compat_open(path, COMPAT_RD, perr);
+#else
+	fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+#endif
+	if (fd == -1) {
 		if (errno != ENOENT || explicit || ik == NULL || sk == NULL ||
-		    ho == NULL)
-			return seterr(err, "%s: %s", path, strerror(errno));
+		    ho == NULL) {
+			seterr(err, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
 		/* No ./duo.conf, but the environment names everything. */
 	} else {
 		if (fstat(fd, &st) == -1) {
 			seterr(err, "%s: %s", path, strerror(errno));
 			close(fd);
-			return -1;
+			goto fail;
 		}
 		if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
 			close(fd);
-			return seterr(err, "%s: not a regular file", path);
+			seterr(err, "%s: not a regular file", path);
+			goto fail;
 		}
 		shared = compat_file_is_shared(fd);
+		/* read(2) into one heap buffer: no stdio buffer copy. */
 		if (readall(fd, path, &b, 64 * 1024, err) == -1) {
 			close(fd);
 			buf_wipe(&b);
-			return -1;
+			goto fail;
 		}
 		close(fd);
 		if (conf_parse(c, b.p, b.len, perr) == -1) {
 			buf_wipe(&b);
-			return seterr(err, "%s: %s", path, perr);
+			seterr(err, "%s: %s", path, perr);
+			goto fail;
 		}
 		buf_wipe(&b);
 		c->path = xstrdup(path);
 		if (c->skey != NULL && shared) {
-			conf_free(c);
-			return seterr(err, "%s: holds the skey but is "
+#ifdef _WIN32
+			compat_file_fixhint(path, perr, sizeof perr);
+			seterr(err, "%s: holds the skey but is readable by "
+			    "others; run: %s", path, perr);
+#else
+			seterr(err, "%s: holds the skey but is "
 			    "accessible by group or others (mode %04o); "
 			    "run: chmod 600 %s", path,
 			    (unsigned)(st.st_mode & 07777), path);
+#endif
+			goto fail;
 		}
 	}
 	if (ik != NULL) {
@@ -384,7 +417,8 @@ conf_load(struct duo_conf *c, const char *path, char *err)
 	}
 	if (sk != NULL) {
 		wipestr(&c->skey);
-		c->skey = xstrdup(sk);
+		c->skey = sk;
+		sk = NULL;
 	}
 	if (ho != NULL) {
 		free(c->host);
@@ -395,8 +429,11 @@ conf_load(struct duo_conf *c, const char *path, char *err)
 			seterr(err, "%s: %s", c->path, perr);
 		else
 			seterr(err, "%s", perr);
-		conf_free(c);
-		return -1;
+		goto fail;
 	}
 	return 0;
+fail:
+	wipestr(&sk);
+	conf_free(c);
+	return -1;
 }

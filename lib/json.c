@@ -418,6 +418,125 @@ fail:
 	return -1;
 }
 
+/*
+ * The same grammar as json_parse without tokens, for duo-get's pages:
+ * one pass that validates a value and, when out is given, copies it
+ * with the whitespace between tokens left out.  Containers still open
+ * are kept as their closing bytes in a small stack.
+ */
+size_t
+json_value(const char *str, size_t len, size_t pos, int depth,
+    struct buf *out, char *err)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned char open[JSON_MAXDEPTH];
+	char *o = NULL;
+	size_t run, end;
+	int sp = 0, state = VALUE, c;
+
+	while (pos < len && isws(s[pos]))
+		pos++;
+	if (out != NULL) {
+		/* The compact text is never longer than what is left. */
+		xbuf_grow(out, len - pos);
+		o = out->p + out->len;
+	}
+	run = pos;
+	for (;;) {
+		if (pos < len && isws(s[pos])) {
+			if (o != NULL) {
+				memcpy(o, s + run, pos - run);
+				o += pos - run;
+			}
+			while (++pos < len && isws(s[pos]))
+				;
+			run = pos;
+		}
+		if (pos >= len) {
+			seterr(err, "truncated JSON");
+			goto fail;
+		}
+		c = s[pos];
+		switch (state) {
+		case AFTER:
+			if (c == ',') {
+				pos++;
+				state = open[sp - 1] == '}' ? KEY : VALUE;
+				continue;
+			}
+			if (c == open[sp - 1])
+				goto close;
+			goto bad;
+		case KEY_OR_CLOSE:
+			if (c == '}')
+				goto close;
+			/* FALLTHROUGH */
+		case KEY:
+			if (c != '"')
+				goto bad;
+			if ((end = scan_string(s, pos, len, err)) == 0)
+				goto fail;
+			pos = end;
+			state = DONE;	/* here: a colon comes next */
+			continue;
+		case DONE:
+			if (c != ':')
+				goto bad;
+			pos++;
+			state = VALUE;
+			continue;
+		case VALUE_OR_CLOSE:
+			if (c == ']')
+				goto close;
+			/* FALLTHROUGH */
+		default:
+			break;
+		}
+		if (c == '{' || c == '[') {
+			if (depth + sp >= JSON_MAXDEPTH) {
+				seterr(err, "nested deeper than %d",
+				    JSON_MAXDEPTH);
+				goto fail;
+			}
+			open[sp++] = c == '{' ? '}' : ']';
+			state = c == '{' ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
+			pos++;
+			continue;
+		}
+		if (c == '"') {
+			if ((end = scan_string(s, pos, len, err)) == 0)
+				goto fail;
+		} else if (c == '-' || isdigit_(c) || c == 't' || c == 'f' ||
+		    c == 'n') {
+			if ((end = scan_primitive(s, pos, len, err)) == 0)
+				goto fail;
+		} else
+			goto bad;
+		pos = end;
+		goto value_done;
+close:
+		pos++;
+		sp--;
+value_done:
+		if (sp == 0)
+			break;
+		state = AFTER;
+	}
+	if (o != NULL) {
+		memcpy(o, s + run, pos - run);
+		o += pos - run;
+		out->len = (size_t)(o - out->p);
+		out->p[out->len] = '\0';
+	}
+	return pos;
+bad:
+	scan_err(err, pos, len, "syntax error");
+fail:
+	if (out != NULL && out->cap > 0)
+		out->p[out->len] = '\0';
+	return 0;
+}
+
 int
 json_skip(const struct json *j, int i)
 {
@@ -616,9 +735,14 @@ json_int(const struct json *j, int i, long long *v)
 void
 json_compact(struct buf *b, const char *s, size_t n)
 {
-	const char *e = s + n, *run;
+	const char *e, *run;
 	int instr = 0;
 
+	if (n == 0) {
+		xbuf_add(b, "", 0);	/* s may be NULL: no arithmetic */
+		return;
+	}
+	e = s + n;
 	xbuf_grow(b, n);
 	run = s;
 	for (; s < e; s++) {
@@ -641,9 +765,14 @@ void
 json_escape(struct buf *b, const char *s, size_t n)
 {
 	static const char hx[] = "0123456789abcdef";
-	const char *e = s + n, *run = s;
+	const char *e, *run = s;
 	unsigned char c;
 
+	if (n == 0) {
+		xbuf_add(b, "", 0);	/* s may be NULL: no arithmetic */
+		return;
+	}
+	e = s + n;
 	for (; s < e; s++) {
 		c = (unsigned char)*s;
 		if (c >= 0x20 && c != '"' && c != '\\')

@@ -114,6 +114,16 @@ static const struct {
 	{ "[duo]\nikey = a\nfoo = 1\n", "line 3: unknown key \"foo\" in [duo]" },
 	{ "ikey = a\n[duo]\n", "line 1: \"ikey\" outside a section" },
 	{ "[duo]\n" SKEY "\n", "line 2: expected name = value" },
+	/* A secret pasted as a key name: never printed, only 13 of its
+	 * characters and "..." (16 in all). */
+	{ "[duo]\n" SKEY " = x\n",
+	  "line 2: unknown key \"Zh5eGmUq9zpfQ...\" in [duo]" },
+	{ "[duo]\n" SKEY "=\n", "line 2: unknown key \"Zh5eGmUq9zpfQ...\"" },
+	{ SKEY " = x\n", "line 1: \"Zh5eGmUq9zpfQ...\" outside a section" },
+	{ "[duo]\nabcdefghijklmnop = 1\n",
+	  "line 2: unknown key \"abcdefghijklmnop\" in [duo]" },
+	{ "[duo]\nabcdefghijklmnopq = 1\n",
+	  "line 2: unknown key \"abcdefghijklm...\" in [duo]" },
 	{ "[duo]\nskey = a\nskey = b\n", "line 3: duplicate key \"skey\"" },
 	{ "[duo]\nSKEY = a\nskey = b\n", "line 3: duplicate key \"skey\"" },
 	{ "[duo\nikey = a\n", "line 1: section header without ]" },
@@ -363,13 +373,16 @@ START_TEST(test_load_lookup)
 	ck_assert_msg(strstr(err, "/nonexistent/duo.conf: No such file") !=
 	    NULL, "%s", err);
 	ck_assert_int_eq(conf_load(&c, "/nonexistent/x.conf", err), -1);
-	/* The default file may be missing when the environment has all. */
+	/* The default file may be missing when the environment has all
+	 * (DUO_SKEY again: every conf_load wipes it). */
+	setenv("DUO_SKEY", "s", 1);
 	unsetenv("DUO_CONF");
 	unlink("duo.conf");
 	ck_assert_msg(conf_load(&c, NULL, err) == 0, "%s", err);
 	ck_assert_ptr_null(c.path);
 	ck_assert_str_eq(c.ikey, "i");
 	conf_free(&c);
+	setenv("DUO_SKEY", "s", 1);
 	unsetenv("DUO_HOST");
 	ck_assert_int_eq(conf_load(&c, NULL, err), -1);
 	ck_assert_int_eq(chdir(cwd), 0);
@@ -407,6 +420,37 @@ START_TEST(test_load_env_override)
 	setenv("DUO_HOST", "https://x", 1);
 	ck_assert_int_eq(conf_load(&c, p, err), -1);
 	ck_assert_msg(strstr(err, "host: must be") != NULL, "%s", err);
+	rmscratch();
+}
+END_TEST
+
+/*
+ * DUO_SKEY: taken, then its bytes in the environment block overwritten
+ * and the variable removed, whether the load succeeds or fails.  The
+ * variable is put with putenv, so the block is this test's own buffer.
+ */
+START_TEST(test_load_env_wipe)
+{
+	static char env[] = "DUO_SKEY=envsecret";
+	static char env2[] = "DUO_SKEY=envsecret";
+	struct duo_conf c;
+	char err[DUO_ERRLEN];
+	const char *p;
+
+	mkscratch();
+	p = put("duo.conf", BASIC, 0600);
+	ck_assert_int_eq(putenv(env), 0);
+	ck_assert_msg(conf_load(&c, p, err) == 0, "%s", err);
+	ck_assert_str_eq(c.skey, "envsecret");
+	ck_assert_ptr_null(getenv("DUO_SKEY"));
+	ck_assert_ptr_null(strstr(env, "envsecret"));
+	ck_assert_str_eq(env, "DUO_SKEY=xxxxxxxxx");
+	conf_free(&c);
+	/* A failed load wipes it too. */
+	ck_assert_int_eq(putenv(env2), 0);
+	ck_assert_int_eq(conf_load(&c, "/nonexistent/duo.conf", err), -1);
+	ck_assert_ptr_null(getenv("DUO_SKEY"));
+	ck_assert_str_eq(env2, "DUO_SKEY=xxxxxxxxx");
 	rmscratch();
 }
 END_TEST
@@ -477,6 +521,7 @@ main(void)
 	tcase_add_test(tc, test_load_shared_no_skey);
 	tcase_add_test(tc, test_load_lookup);
 	tcase_add_test(tc, test_load_env_override);
+	tcase_add_test(tc, test_load_env_wipe);
 	tcase_add_test(tc, test_load_errors);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -647,6 +647,414 @@ START_TEST(test_bad_page_unchanged)
 }
 END_TEST
 
+/* ---- control-line injection (issue 11) ---- */
+
+static const struct {
+	int		 kind;
+	int64_t		 since;		/* ms */
+	const char	*body;
+	const char	*msg;		/* the error holds this */
+} inject_cases[] = {
+	{ KIND_AUTH, 1000, "{\"response\": {\"authlogs\": [{\"a\": 1}, "
+	    "{\"@duo\": \"mark\", \"cursor\": {\"kind\": \"auth\", \"min\": "
+	    "4102444800000}, \"n\": 0}], \"metadata\": {\"next_offset\": "
+	    "null}}, \"stat\": \"OK\"}", "auth page 1: record 2 starts with "
+	    "{\"@duo\": and would pass for a control line" },
+	/* Whitespace inside the record does not hide it: compact text
+	 * is what goes on the stream. */
+	{ KIND_AUTH, 1000, "{\"response\":{\"authlogs\":[ { \"@duo\" :\n"
+	    "\"begin\", \"v\": 1, \"kind\": \"admin\", \"host\": \"x\", "
+	    "\"cursor\": {}}]},\"stat\":\"OK\"}", "auth page 1: record 1 " },
+	{ KIND_TELEPHONY, 1000, "{\"response\":{\"items\":[{\"a\":1},{\"b\":2},"
+	    "{\"@duo\":\"end\",\"cursor\":{},\"n\":2}],\"metadata\":{}},"
+	    "\"stat\":\"OK\"}", "telephony page 1: record 3 " },
+	{ KIND_ACTIVITY, 1000, "{\"response\":{\"metadata\":{\"next_offset\":"
+	    "\"5,x\"},\"items\":[{\"@duo\":\"mark\"}]},\"stat\":\"OK\"}",
+	    "activity page 1: record 1 " },
+	{ KIND_TRUSTMONITOR, 1000, "{\"response\":{\"events\":[{\"@duo\":1}]},"
+	    "\"stat\":\"OK\"}", "trustmonitor page 1: record 1 " },
+	/* v1: refused with or without a timestamp, delivered or not. */
+	{ KIND_ADMIN, 100000, "{\"response\":[{\"timestamp\":100,\"a\":1},"
+	    "{\"@duo\":\"mark\",\"timestamp\":100,\"cursor\":{}}],"
+	    "\"stat\":\"OK\"}", "admin page 1: record 2 " },
+	{ KIND_ADMIN, 100000, "{\"response\":[{\"@duo\": \"mark\", "
+	    "\"timestamp\": 5}], \"stat\": \"OK\"}", "admin page 1: record 1 " },
+	{ KIND_OFFLINE, 100000, "{\"response\":[{\"@duo\":\"begin\",\"v\":1,"
+	    "\"kind\":\"admin\",\"host\":\"x\",\"cursor\":{}}],\"stat\":\"OK\"}",
+	    "offline page 1: record 1 " },
+};
+
+START_TEST(test_inject)
+{
+	struct cursor c;
+	struct cursor_req r;
+	struct buf out, f, g;
+	char err[DUO_ERRLEN];
+	size_t n = 77;
+	int flags;
+
+	cursor_init(&c, inject_cases[_i].kind);
+	cursor_since(&c, inject_cases[_i].since);
+	ck_assert_int_eq(cursor_request(&c, 200000, 0, &r), 1);
+	buf_init(&out);
+	buf_init(&f);
+	buf_init(&g);
+	cursor_format(&c, &f);
+	xbuf_adds(&out, "kept\n");
+	err[0] = '\0';
+	ck_assert_int_eq(cursor_page(&c, inject_cases[_i].body,
+	    strlen(inject_cases[_i].body), 200000, 0, &out, &n, &flags, err),
+	    -1);
+	ck_assert_msg(strstr(err, inject_cases[_i].msg) != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "control line") != NULL, "%s", err);
+	/* Nothing of the page, and the cursor as it was. */
+	ck_assert_str_eq(out.p, "kept\n");
+	ck_assert_int_eq(n, 0);
+	cursor_format(&c, &g);
+	ck_assert_str_eq(g.p, f.p);
+	ck_assert_int_eq(c.done, 0);
+	buf_free(&out);
+	buf_free(&f);
+	buf_free(&g);
+	cursor_free(&c);
+}
+END_TEST
+
+/* The page number counts every page handed over, good or bad. */
+START_TEST(test_inject_pageno)
+{
+	struct cursor c;
+	struct cursor_req r;
+	struct buf out;
+	char err[DUO_ERRLEN];
+	size_t n;
+	int flags;
+	const char *good = "{\"response\":{\"authlogs\":[{\"a\":1}],"
+	    "\"metadata\":{\"next_offset\":[\"1500\",\"t\"]}},\"stat\":\"OK\"}";
+	const char *bad = "{\"response\":{\"authlogs\":[{\"@duo\":\"x\"}],"
+	    "\"metadata\":{\"next_offset\":null}},\"stat\":\"OK\"}";
+
+	cursor_init(&c, KIND_AUTH);
+	cursor_since(&c, 1000);
+	buf_init(&out);
+	ck_assert_int_eq(cursor_request(&c, 9000, 0, &r), 1);
+	ck_assert_int_eq(cursor_page(&c, good, strlen(good), 9000, 0, &out,
+	    &n, &flags, err), 0);
+	ck_assert_int_eq(cursor_page(&c, good, strlen(good), 9000, 0, &out,
+	    &n, &flags, err), 0);
+	ck_assert_int_eq(cursor_page(&c, bad, strlen(bad), 9000, 0, &out,
+	    &n, &flags, err), -1);
+	ck_assert_msg(strstr(err, "auth page 3: record 1 ") != NULL, "%s",
+	    err);
+	ck_assert_str_eq(out.p, "{\"a\":1}\n{\"a\":1}\n");
+	buf_free(&out);
+	cursor_free(&c);
+}
+END_TEST
+
+/* Records that only look like control lines pass unchanged. */
+static const char *const noinject[] = {
+	"{\"a\":1,\"@duo\":\"mark\"}",
+	"{\"@duox\":\"mark\"}",
+	"{\"\\u0040duo\":\"mark\"}",
+	"{\"@Duo\":\"mark\"}",
+	"{\"@duo\"}",		/* invalid anyway: see below */
+};
+
+START_TEST(test_noinject)
+{
+	struct cursor c;
+	struct cursor_req r;
+	struct buf body, out, want;
+	char err[DUO_ERRLEN];
+	size_t n;
+	int flags, rc;
+
+	cursor_init(&c, KIND_AUTH);
+	cursor_since(&c, 1000);
+	ck_assert_int_eq(cursor_request(&c, 9000, 0, &r), 1);
+	buf_init(&body);
+	buf_init(&out);
+	buf_init(&want);
+	xbuf_printf(&body, "{\"response\":{\"authlogs\":[%s]},\"stat\":"
+	    "\"OK\"}", noinject[_i]);
+	rc = cursor_page(&c, body.p, body.len, 9000, 0, &out, &n, &flags,
+	    err);
+	if (_i == 4) {
+		ck_assert_int_eq(rc, -1);
+		ck_assert_ptr_null(strstr(err, "control line"));
+	} else {
+		ck_assert_msg(rc == 0, "%s", err);
+		xbuf_printf(&want, "%s\n", noinject[_i]);
+		ck_assert_str_eq(out.p, want.p);
+	}
+	buf_free(&body);
+	buf_free(&out);
+	buf_free(&want);
+	cursor_free(&c);
+}
+END_TEST
+
+/* ---- one pass: the same records out as json_parse + json_compact ---- */
+
+static const char *const onepass_recs[] = {
+	"{\"a\": 1, \"b\" :\t[1 ,2, {\"c\" : null}], \"d\":\r\n\"x y\"}",
+	"{\"s\": \"sp ace\\t\\\" \\\\\\\" \\u00e9 \\ud83d\\ude00 \\/ , : { [\"}",
+	"{\"u\": \"caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80\"}",
+	"{ }",
+	"{\"e\": [ ], \"o\": { }, \"n\": -0.5e+10, \"t\": true, \"f\": false}",
+	"{\"k\\\"ey\": \"v\", \"\": \"\"}",
+	"{\"deep\": [[[[[[[[[[{\"x\": [1, [2, [3]]]}]]]]]]]]]]}",
+	"{\"num\": 123456789012345678901234567890}",
+	/* invalid: each must refuse the page */
+	"{\"a\": 01}",
+	"{\"a\": tru}",
+	"{\"a\": [1,]}",
+	"{\"a\" 1}",
+	"{\"a\": 1,}",
+	"{\"a\": \"x\ny\"}",
+	"{\"a\": \"\\x\"}",
+	"{\"a\": \"\\u12g4\"}",
+	"{\"a\": \"\xc3\x28\"}",
+	"{\"a\": \"\xed\xa0\x80\"}",
+	"{\"a\": \"\xf4\x90\x80\x80\"}",
+	"{\"a\": -}",
+	"{\"a\": 1.}",
+	"{\"a\": .5}",
+	"{\"a\": 1e}",
+	"{\"a\": nul}",
+	"{\"a\": NaN}",
+	"{\"a\": \"x\"",
+	"{\"a\": {\"b\": 1}",
+	"{a: 1}",
+	"[1]",
+	"\"s\"",
+	"{\"a\": 1}}",
+};
+
+static void
+onepass_page(int kind, const char *rec, struct buf *body)
+{
+	buf_reset(body);
+	if (cursor_isv1(kind))
+		xbuf_printf(body, "{\"stat\": \"OK\", \"response\": [%s]}", rec);
+	else
+		xbuf_printf(body, "{\"response\": {\"%s\": [%s], "
+		    "\"metadata\": {\"next_offset\": null}}, \"stat\": \"OK\"}",
+		    kind == KIND_AUTH ? "authlogs" : "items", rec);
+}
+
+START_TEST(test_onepass)
+{
+	static const int kk[] = { KIND_AUTH, KIND_TELEPHONY };
+	struct cursor c;
+	struct cursor_req r;
+	struct json js;
+	struct buf body, out, want;
+	char err[DUO_ERRLEN], jerr[DUO_ERRLEN];
+	const char *rec = onepass_recs[_i];
+	size_t n, k;
+	int flags, rc, ok;
+
+	json_init(&js);
+	buf_init(&body);
+	buf_init(&out);
+	buf_init(&want);
+	ok = json_parse(&js, rec, strlen(rec), jerr) == 0 &&
+	    js.tok[0].type == JSMN_OBJECT;
+	if (ok) {
+		json_compact(&want, rec, strlen(rec));
+		xbuf_addc(&want, '\n');
+	}
+	for (k = 0; k < sizeof kk / sizeof kk[0]; k++) {
+		cursor_init(&c, kk[k]);
+		cursor_since(&c, 1000);
+		ck_assert_int_eq(cursor_request(&c, 9000, 0, &r), 1);
+		onepass_page(kk[k], rec, &body);
+		buf_reset(&out);
+		rc = cursor_page(&c, body.p, body.len, 9000, 0, &out, &n,
+		    &flags, err);
+		if (ok) {
+			ck_assert_msg(rc == 0, "%s: %s", rec, err);
+			ck_assert_str_eq(out.p, want.p);
+			ck_assert_int_eq(n, 1);
+		} else {
+			ck_assert_msg(rc == -1, "%s accepted", rec);
+			ck_assert_int_eq(out.len, 0);
+		}
+		cursor_free(&c);
+	}
+	/* The same record in a v1 page, with a timestamp first. */
+	if (rec[0] == '{' && rec[1] != ' ' && rec[1] != '}') {
+		cursor_init(&c, KIND_ADMIN);
+		cursor_since(&c, 100000);
+		buf_reset(&body);
+		buf_reset(&want);
+		xbuf_printf(&body, "{\"response\": [{\"timestamp\": 100, %s]}",
+		    rec + 1);
+		buf_reset(&out);
+		rc = cursor_page(&c, body.p, body.len, 200000, 0, &out, &n,
+		    &flags, err);
+		if (ok) {
+			xbuf_adds(&want, "{\"timestamp\":100,");
+			json_compact(&want, rec + 1, strlen(rec + 1));
+			xbuf_addc(&want, '\n');
+			ck_assert_msg(rc == 0, "%s: %s", rec, err);
+			ck_assert_str_eq(out.p, want.p);
+		} else
+			ck_assert_msg(rc == -1, "v1 %s accepted", rec);
+		cursor_free(&c);
+	}
+	json_free(&js);
+	buf_free(&body);
+	buf_free(&out);
+	buf_free(&want);
+}
+END_TEST
+
+/* The envelope is checked as strictly as the records. */
+static const struct {
+	int		 kind;
+	const char	*body;
+	const char	*out;	/* NULL: refused */
+} envelope_cases[] = {
+	{ KIND_AUTH, "{\"stat\": tru, \"response\": {\"authlogs\": []}}", NULL },
+	{ KIND_AUTH, "{\"stat\": \"\xc3\x28\", \"response\": {\"authlogs\": "
+	    "[]}}", NULL },
+	{ KIND_AUTH, "{\"response\": {\"authlogs\": [], \"x\": 01}}", NULL },
+	{ KIND_AUTH, "{\"response\": {\"authlogs\": [{\"a\":1}]}} x", NULL },
+	{ KIND_AUTH, "{\"response\": {\"authlogs\": [{\"a\":1}]}}{}", NULL },
+	{ KIND_AUTH, "{\"response\": {\"authlogs\": [{\"a\":1}] ", NULL },
+	{ KIND_AUTH, "{\"response\": {\"authlogs\": [{\"a\":1}, ]}}", NULL },
+	{ KIND_AUTH, "{\"response\": {\"authlogs\": [{\"a\":1} {\"b\":2}]}}",
+	    NULL },
+	{ KIND_AUTH, "{\"response\": {\"authlogs\": [{\"a\":1}]},}", NULL },
+	{ KIND_AUTH, "{\"response\" {\"authlogs\": []}}", NULL },
+	{ KIND_AUTH, "[{\"response\": {\"authlogs\": []}}]", NULL },
+	{ KIND_AUTH, "{\"response\": {\"items\": []}}", NULL },
+	{ KIND_AUTH, "{\"response\": {\"authlogs\": {}}}", NULL },
+	/* cut right after a colon (found by fuzz_page: a read past the
+	 * end) */
+	{ KIND_AUTH, "{\"response\":", NULL },
+	{ KIND_AUTH, "{\"response\": ", NULL },
+	{ KIND_AUTH, "{\"response\": {\"authlogs\":", NULL },
+	{ KIND_AUTH, "{\"response\": {\"metadata\":", NULL },
+	{ KIND_ADMIN, "{\"response\":", NULL },
+	{ KIND_ADMIN, "{\"response\": [{\"timestamp\":", NULL },
+	{ KIND_ADMIN, "{\"response\": {}}", NULL },
+	{ KIND_ADMIN, "{\"response\": [1]}", NULL },
+	{ KIND_ADMIN, "{\"response\": [{\"timestamp\": \"100\"}]}", NULL },
+	{ KIND_ADMIN, "{\"response\": [{\"timestamp\": 100.0}]}", NULL },
+	{ KIND_ADMIN, "{\"response\": [{\"timestamp\": -100}]}", NULL },
+	/* accepted: any member order, whitespace, escaped names */
+	{ KIND_AUTH, " \r\n{ \"stat\" : \"OK\" , \"response\" : { \"metadata\" :"
+	    " { } , \"authlogs\" : [ { \"a\" : 1 } ] } } \n", "{\"a\":1}\n" },
+	{ KIND_AUTH, "{\"respons\\u0065\": {\"auth\\u006cogs\": [{\"a\":1}]}}",
+	    "{\"a\":1}\n" },
+	/* the first "response" and the first array count */
+	{ KIND_AUTH, "{\"response\": {\"authlogs\": [{\"a\":1}], \"authlogs\":"
+	    " [{\"b\":2}]}, \"response\": {\"authlogs\": [{\"c\":3}]}}",
+	    "{\"a\":1}\n" },
+	{ KIND_AUTH, "{\"response\": {\"authlogs\": []}}", "" },
+	{ KIND_ADMIN, "{\"response\": []}", "" },
+	{ KIND_ADMIN, "{\"response\": [{\"a\": 1, \"timestamp\": 100}, "
+	    "{\"time\\u0073tamp\": 101}]}", "{\"a\":1,\"timestamp\":100}\n"
+	    "{\"time\\u0073tamp\":101}\n" },
+	{ KIND_ADMIN, "{\"response\": [{\"timestamp\": -0}]}", "" },
+};
+
+START_TEST(test_envelope)
+{
+	struct cursor c;
+	struct cursor_req r;
+	struct buf out;
+	char err[DUO_ERRLEN];
+	size_t n;
+	int flags, rc;
+
+	cursor_init(&c, envelope_cases[_i].kind);
+	cursor_since(&c, 100000);
+	ck_assert_int_eq(cursor_request(&c, 200000, 0, &r), 1);
+	buf_init(&out);
+	rc = cursor_page(&c, envelope_cases[_i].body,
+	    strlen(envelope_cases[_i].body), 200000, 0, &out, &n, &flags, err);
+	if (envelope_cases[_i].out == NULL) {
+		ck_assert_msg(rc == -1, "accepted: %s",
+		    envelope_cases[_i].body);
+		ck_assert_int_eq(out.len, 0);
+	} else {
+		ck_assert_msg(rc == 0, "%s: %s", envelope_cases[_i].body, err);
+		/* a string even when the page holds no record */
+		ck_assert_ptr_nonnull(out.p);
+		ck_assert_str_eq(out.p, envelope_cases[_i].out);
+	}
+	buf_free(&out);
+	cursor_free(&c);
+}
+END_TEST
+
+/* Nesting: the whole body at most JSON_MAXDEPTH deep; no recursion. */
+START_TEST(test_page_depth)
+{
+	struct cursor c;
+	struct cursor_req r;
+	struct buf body, out;
+	char err[DUO_ERRLEN];
+	size_t n;
+	int flags, i, d = _i ? 100000 : JSON_MAXDEPTH - 3;
+
+	cursor_init(&c, KIND_AUTH);
+	cursor_since(&c, 1000);
+	ck_assert_int_eq(cursor_request(&c, 9000, 0, &r), 1);
+	buf_init(&body);
+	buf_init(&out);
+	/* envelope, response, array: 3 levels, then d in the record */
+	xbuf_adds(&body, "{\"response\":{\"authlogs\":[{\"a\":");
+	for (i = 1; i < d; i++)
+		xbuf_addc(&body, '[');
+	for (i = 1; i < d; i++)
+		xbuf_addc(&body, ']');
+	xbuf_adds(&body, "}]}}");
+	ck_assert_int_eq(cursor_page(&c, body.p, body.len, 9000, 0, &out, &n,
+	    &flags, err), _i ? -1 : 0);
+	if (_i)
+		ck_assert_msg(strstr(err, "nested deeper") != NULL, "%s", err);
+	buf_free(&body);
+	buf_free(&out);
+	cursor_free(&c);
+}
+END_TEST
+
+static const struct {
+	const char	*in;
+	int		 want;
+} envscan_cases[] = {
+	{ "{\"response\": [], \"stat\": \"OK\"}", 1 },
+	{ " {\"stat\":\"OK\",\"response\":{\"a\":[1,{\"b\":\"]}\"}]}} ", 1 },
+	{ "{\"stat\": \"OK\"}", 0 },
+	{ "{\"response\": []}", 0 },
+	{ "{\"response\": [], \"stat\": \"FAIL\"}", 0 },
+	{ "{\"response\": [], \"stat\": \"OKAY\"}", 0 },
+	{ "{\"stat\": \"FAIL\", \"response\": [], \"stat\": \"OK\"}", 0 },
+	{ "{\"x\": {\"stat\": \"OK\"}, \"response\": 1}", 0 },
+	{ "[1, 2]", 0 },
+	{ "{}", 0 },
+	{ "{\"response\": [], \"stat\": \"OK\"", -1 },
+	{ "{\"response\": [}, \"stat\": \"OK\"}", -1 },
+	{ "{\"response\": [], \"stat\": \"OK\"} x", -1 },
+	{ "{\"response\": [], \"stat\": \"OK\",}", -1 },
+	{ "{\"response\" [], \"stat\": \"OK\"}", -1 },
+	{ "<html>", -1 },
+	{ "", -1 },
+};
+
+START_TEST(test_envscan)
+{
+	ck_assert_int_eq(cursor_envelope(envscan_cases[_i].in,
+	    strlen(envscan_cases[_i].in)), envscan_cases[_i].want);
+}
+END_TEST
+
 /* ---- clamp ---- */
 
 START_TEST(test_clamp)
@@ -731,6 +1139,8 @@ static const struct {
 	{ "2024-02-29T12:34:56.Z", -1 },
 	{ "1969-12-31", -1 },
 	{ "99999999999999999999", -1 },
+	{ "99999999999w", -1 },
+	{ "30500568904w", -1 },
 };
 
 START_TEST(test_time)
@@ -763,6 +1173,15 @@ static const struct {
 	{ "m2", -1 },
 	{ "2m3", -1 },
 	{ "-1", -1 },
+	/* Ten years at most, checked without overflow (UBSan). */
+	{ "521w", 521 * 604800000LL },
+	{ "3660d", 3660 * 86400000LL },
+	{ "3661d", -1 },
+	{ "99999999999w", -1 },
+	{ "99999999999d", -1 },
+	{ "30500568904w", -1 },	/* wrapped to a negative product */
+	{ "3659d99999999999s", -1 },
+	{ "100000000000s", -1 },
 };
 
 START_TEST(test_duration)
@@ -814,6 +1233,13 @@ main(void)
 	tcase_add_loop_test(tc, test_scan, 0, N(scan_cases));
 	tcase_add_test(tc, test_member);
 	tcase_add_test(tc, test_bad_page_unchanged);
+	tcase_add_loop_test(tc, test_inject, 0, N(inject_cases));
+	tcase_add_test(tc, test_inject_pageno);
+	tcase_add_loop_test(tc, test_noinject, 0, N(noinject));
+	tcase_add_loop_test(tc, test_onepass, 0, N(onepass_recs));
+	tcase_add_loop_test(tc, test_envelope, 0, N(envelope_cases));
+	tcase_add_loop_test(tc, test_page_depth, 0, 2);
+	tcase_add_loop_test(tc, test_envscan, 0, N(envscan_cases));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("clamp");
 	tcase_add_test(tc, test_clamp);

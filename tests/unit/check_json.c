@@ -284,6 +284,114 @@ START_TEST(test_long_strings)
 }
 END_TEST
 
+/* json_value: json_parse's verdict on every valid and invalid text. */
+START_TEST(test_value_valid)
+{
+	struct buf b, want;
+	char err[DUO_ERRLEN] = "";
+	const char *s = valid[_i];
+	size_t end, n = strlen(s);
+
+	buf_init(&b);
+	buf_init(&want);
+	xbuf_adds(&b, "x");
+	end = json_value(s, n, 0, 0, &b, err);
+	ck_assert_msg(end > 0, "rejected %s: %s", s, err);
+	/* without out: the same verdict and end */
+	ck_assert_uint_eq(json_value(s, n, 0, 0, NULL, err), end);
+	while (end < n && strchr(" \t\r\n", s[end]) != NULL)
+		end++;
+	ck_assert_uint_eq(end, n);
+	/* the text compacted, appended after what b held */
+	xbuf_adds(&want, "x");
+	json_compact(&want, s, n);
+	ck_assert_str_eq(b.p, want.p);
+	buf_free(&b);
+	buf_free(&want);
+}
+END_TEST
+
+START_TEST(test_value_invalid)
+{
+	struct buf b;
+	char err[DUO_ERRLEN] = "";
+	const char *s = invalid[_i];
+	size_t end, n = strlen(s);
+
+	buf_init(&b);
+	xbuf_adds(&b, "kept");
+	end = json_value(s, n, 0, 0, &b, err);
+	/* A value followed by more text is the caller's business. */
+	if (end > 0) {
+		while (end < n && strchr(" \t\r\n", s[end]) != NULL)
+			end++;
+		ck_assert_msg(end < n, "accepted invalid JSON: %s", s);
+	} else {
+		ck_assert(err[0] != '\0');
+		ck_assert_str_eq(b.p, "kept");
+	}
+	buf_free(&b);
+}
+END_TEST
+
+/* Known answers for the compaction and the offset returned. */
+static const struct {
+	const char	*in;
+	size_t		 pos;
+	int		 depth;
+	const char	*out;	/* NULL: refused */
+	size_t		 end;
+} values[] = {
+	{ "[ {\"a\" : [ 1 , \"x y\" ] } , 2 ]", 2, 0,
+	    "{\"a\":[1,\"x y\"]}", 24 },
+	{ "  \"s \\\" t\"  ,", 0, 0, "\"s \\\" t\"", 10 },
+	{ "-12.5e3]", 0, 0, "-12.5e3", 7 },
+	{ "true,", 0, 0, "true", 4 },
+	{ "[[1]]", 0, JSON_MAXDEPTH - 2, "[[1]]", 5 },
+	{ "[[1]]", 0, JSON_MAXDEPTH - 1, NULL, 0 },
+	{ "{\"a\":1", 0, 0, NULL, 0 },
+	{ "   ", 0, 0, NULL, 0 },
+	{ "{\"a\":1}", 7, 0, NULL, 0 },	/* a lone } */
+};
+
+START_TEST(test_value_known)
+{
+	struct buf b;
+	char err[DUO_ERRLEN] = "";
+	size_t end;
+
+	buf_init(&b);
+	end = json_value(values[_i].in, strlen(values[_i].in), values[_i].pos,
+	    values[_i].depth, &b, err);
+	if (values[_i].out == NULL) {
+		ck_assert_uint_eq(end, 0);
+		ck_assert_uint_eq(b.len, 0);
+	} else {
+		ck_assert_msg(end == values[_i].end, "end %zu: %s", end, err);
+		ck_assert_str_eq(b.p, values[_i].out);
+	}
+	buf_free(&b);
+}
+END_TEST
+
+/* Empty input may come with a NULL pointer: no arithmetic on it
+ * (clang's UBSan: "applying zero offset to null pointer"). */
+START_TEST(test_empty_null)
+{
+	struct buf b;
+
+	buf_init(&b);
+	json_escape(&b, NULL, 0);
+	json_compact(&b, NULL, 0);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_ptr_nonnull(b.p);
+	ck_assert_str_eq(b.p, "");
+	json_escape(&b, "a\"", 2);
+	ck_assert_str_eq(b.p, "a\\\"");
+	buf_free(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -304,6 +412,13 @@ main(void)
 	tcase_add_loop_test(tc, test_compact, 0,
 	    (int)(sizeof compact / sizeof compact[0]));
 	tcase_add_test(tc, test_escape_roundtrip);
+	tcase_add_loop_test(tc, test_value_valid, 0,
+	    (int)(sizeof valid / sizeof valid[0]));
+	tcase_add_loop_test(tc, test_value_invalid, 0,
+	    (int)(sizeof invalid / sizeof invalid[0]));
+	tcase_add_loop_test(tc, test_value_known, 0,
+	    (int)(sizeof values / sizeof values[0]));
+	tcase_add_test(tc, test_empty_null);
 	tcase_add_loop_test(tc, test_long_strings, 0, 40);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -10,16 +10,18 @@
 #include "lib/duo.h"
 
 static int crash_at;
+static volatile int sigflag;
 
 static void
 usage(void)
 {
 	fputs("usage: duo-ckpt [-d statedir] get KIND\n"
-	    "       duo-ckpt [-d statedir] commit [-a file | -o dir] "
+	    "       duo-ckpt [-d statedir] commit [-H] [-a file | -o dir] "
 	    "[-k days] [-n records]\n"
 	    "                [-t seconds] KIND\n"
 	    "       duo-ckpt [-d statedir] set KIND cursor\n"
-	    "       duo-ckpt [-d statedir] status [KIND]\n", stderr);
+	    "       duo-ckpt [-d statedir] status [-L maxlag] [KIND]\n",
+	    stderr);
 	exit(DUO_EXIT_USAGE);
 }
 
@@ -29,8 +31,12 @@ hook(int step, void *arg)
 {
 	(void)arg;
 	if (step == crash_at) {
+#ifdef _WIN32
+		compat_kill_self();
+#else
 		kill(getpid(), SIGKILL);
 		pause();
+#endif
 	}
 }
 
@@ -65,6 +71,8 @@ recovered(struct ckpt *ck)
 	if (ck->recovered)
 		fprintf(stderr, "duo-ckpt: %s: completed an interrupted "
 		    "commit\n", ck->kind);
+	if (ck->rolledback)
+		fprintf(stderr, "duo-ckpt: %s\n", ck->note);
 	return 0;
 }
 
@@ -76,8 +84,11 @@ main(int argc, char *argv[])
 	struct buf out;
 	char err[DUO_ERRLEN];
 	const char *dir = "state", *cmd, *s;
+	long long maxlag = -1;
+	int64_t ms;
 	int ch, rc;
 
+	compat_init(&argc, &argv);
 	if ((s = getenv("DUO_CKPT_CRASH_AT")) != NULL && *s != '\0')
 		crash_at = atoi(s);
 	while ((ch = getopt(argc, argv, "+d:")) != -1) {
@@ -97,11 +108,28 @@ main(int argc, char *argv[])
 	err[0] = '\0';
 	memset(&o, 0, sizeof o);
 	if (strcmp(cmd, "status") == 0) {
-		if (argc > 2)
+		optind = 1;
+		while ((ch = getopt(argc, argv, "+L:")) != -1) {
+			switch (ch) {
+			case 'L':
+				if (cursor_duration(optarg, &ms, err) == -1) {
+					fprintf(stderr, "duo-ckpt: -L: %s\n",
+					    err);
+					return DUO_EXIT_USAGE;
+				}
+				maxlag = ms / 1000;
+				break;
+			default:
+				usage();
+			}
+		}
+		argc -= optind;
+		argv += optind - 1;
+		if (argc > 1)
 			usage();
 		buf_init(&out);
-		rc = ckpt_status(dir, argc == 2 ? argv[1] : NULL,
-		    compat_now_ms(), &out, err);
+		rc = ckpt_status(dir, argc == 1 ? argv[1] : NULL,
+		    compat_now_ms(), maxlag, &out, err);
 		if (out.len > 0)
 			fwrite(out.p, 1, out.len, stdout);
 		buf_free(&out);
@@ -117,8 +145,11 @@ main(int argc, char *argv[])
 			usage();
 	} else if (strcmp(cmd, "commit") == 0) {
 		optind = 1;
-		while ((ch = getopt(argc, argv, "+a:k:n:o:t:")) != -1) {
+		while ((ch = getopt(argc, argv, "+Ha:k:n:o:t:")) != -1) {
 			switch (ch) {
+			case 'H':
+				o.health = 1;
+				break;
 			case 'a':
 				o.append = optarg;
 				break;
@@ -169,7 +200,9 @@ main(int argc, char *argv[])
 		rc = ckpt_set(&ck, argv[2], err);
 		recovered(&ck);
 	} else {
-		rc = ckpt_commit(&ck, stdin, &o, err);
+		ck.sig = &sigflag;
+		compat_catch_signals(&sigflag);
+		rc = ckpt_commit(&ck, 0, &o, err);
 		recovered(&ck);
 	}
 	ckpt_close(&ck);

@@ -4,8 +4,8 @@
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
-nfiles() {	# nfiles DIR: how many entries, dot files too
-	find "$1" -mindepth 1 -maxdepth 1 | wc -l | tr -d ' '
+nfiles() {	# nfiles DIR: how many entries, dot files too, but our locks
+	find "$1" -mindepth 1 -maxdepth 1 ! -name '.duo-*.lock' | wc -l | tr -d ' '
 }
 
 cd "$T" || exit 1
@@ -18,14 +18,15 @@ begin() {	# begin CURSOR [KIND [HOST]]
 mark() {	# mark CURSOR N
 	printf '{"@duo":"mark","cursor":%s,"n":%s}\n' "$1" "$2"
 }
-end() {
+end() {		# end CURSOR N: the end line and duo-get's exit line
 	printf '{"@duo":"end","cursor":%s,"n":%s}\n' "$1" "$2"
+	printf '{"@duo":"exit","status":0}\n'
 }
 
 # Usage errors: exit 2, usage on stderr.
 status "no command" 2 duo-ckpt
 grepq "usage lists commit's options" \
-    'commit \[-a file \| -o dir\] \[-k days\] \[-n records\]' "$T/.err"
+    'commit \[-H\] \[-a file \| -o dir\] \[-k days\] \[-n records\]' "$T/.err"
 status "unknown command" 2 duo-ckpt frob auth
 status "get without kind" 2 duo-ckpt get
 status "get with two kinds" 2 duo-ckpt get auth admin
@@ -48,7 +49,7 @@ ok "default state directory ./state" test -d state
 
 # A commit into the default ./out.
 { begin '{}'; echo 'line 1 |utc=2024-05-01T18:45:07Z|'; echo 'line 2'
-  mark '{"p":1}' 2; echo 'line 3'; end '{"p":2}' 1; } >s1
+  mark '{"kind":"auth","min":1}' 2; echo 'line 3'; end '{"kind":"auth","min":2}' 1; } >s1
 status "commit" 0 duo-ckpt commit auth <s1
 is "commit is silent" "$(cat "$T/.err" "$T/.out")" ""
 set -- out/duo-auth-*.log
@@ -59,15 +60,15 @@ printf 'line 1 |utc=2024-05-01T18:45:07Z|\nline 2\nline 3\n' >want
 same "published bytes" "$1" want
 is "no other files in out" "$(nfiles out)" 1
 status "get after commit" 0 duo-ckpt get auth
-is "cursor stored" "$(cat "$T/.out")" '{"p":2}'
+is "cursor stored" "$(cat "$T/.out")" '{"kind":"auth","min":2}'
 is "host remembered" "$(cat state/host)" "$H"
-is "state file" "$(cat state/auth.cursor)" '{"v":1,"seq":1,"cursor":{"p":2}}'
+is "state file" "$(cat state/auth.cursor)" '{"v":1,"seq":1,"cursor":{"kind":"auth","min":2},"newest":1714589107}'
 is "one ledger line" "$(wc -l <state/auth.ledger | tr -d ' ')" 1
 l=$(cat state/auth.ledger)
 sha=$(sha256sum <want | cut -d' ' -f1)
 size=$(wc -c <want | tr -d ' ')
 case $l in
-*'"op":"commit","seq":1,'*'"from":{},"to":{"p":2},"n":3,"mode":"file","file":"'"$T"/out/duo-auth-*'.log","offset":0,"bytes":'"$size"',"sha256":"'"$sha"'","newest":1714589107}')
+*'"op":"commit","seq":1,'*'"from":{},"to":{"kind":"auth","min":2},"n":3,"mode":"file","file":"'"$T"/out/duo-auth-*'.log","offset":0,"bytes":'"$size"',"sha256":"'"$sha"'","newest":1714589107}')
 	ok "ledger entry" true ;;
 *)	ok "ledger entry: $l" false ;;
 esac
@@ -79,18 +80,18 @@ grepq "stale message" '^duo-ckpt: auth: stale cursor' "$T/.err"
 is "still one file" "$(nfiles out)" 1
 
 # -d and -o elsewhere; kinds are independent.
-{ begin '{}' admin; echo a; end '{"q":1}' 1; } >s2
+{ begin '{}' admin; echo a; end '{"kind":"admin","sec":1}' 1; } >s2
 status "commit -d -o" 0 duo-ckpt -d st2 commit -o o2 admin <s2
 ok "o2 made" test -f o2/duo-admin-*-000001.log
 ok "st2 made" test -f st2/admin.cursor
 
 # set, then a commit from the set cursor.
-status "set" 0 duo-ckpt set auth '{ "p" : 9 }'
+status "set" 0 duo-ckpt set auth '{ "kind":"auth", "min" : 9 }'
 status "get after set" 0 duo-ckpt get auth
-is "set stored compact" "$(cat "$T/.out")" '{"p":9}'
-grepq "set in ledger" '"op":"set","seq":2,.*"from":\{"p":2\},"to":\{"p":9\}' \
+is "set stored compact" "$(cat "$T/.out")" '{"kind":"auth","min":9}'
+grepq "set in ledger" '"op":"set","seq":2,.*"from":\{"kind":"auth","min":2\},"to":\{"kind":"auth","min":9\}' \
     state/auth.ledger
-{ begin '{"p":9}'; echo x; end '{"p":10}' 1; } >s3
+{ begin '{"kind":"auth","min":9}'; echo x; end '{"kind":"auth","min":10}' 1; } >s3
 status "commit after set" 0 duo-ckpt commit auth <s3
 is "two files" "$(nfiles out)" 2
 ok "second file has seq 3" test -f out/duo-auth-*-000003.log
@@ -98,18 +99,18 @@ ok "second file has seq 3" test -f out/duo-auth-*-000003.log
 # status.
 status "status" 0 duo-ckpt status
 is "status lists auth only" "$(cut -d' ' -f1 "$T/.out")" auth
-grepq "status fields" "^auth host=$H last_commit=[0-9T:Z-]+ commits=2 records=4 files=2 newest=2024-05-01T18:45:07Z lag=[0-9]+s cursor=\\{\"p\":10\\}$" "$T/.out"
+grepq "status fields" "^auth host=$H last_commit=[0-9T:Z-]+ commits=2 records=4 files=2 newest=2024-05-01T18:45:07Z lag=[0-9]+s last_run=[0-9T:Z-]+ result=ok cursor=\\{\"kind\":\"auth\",\"min\":10\\}$" "$T/.out"
 status "status KIND" 0 duo-ckpt -d st2 status admin
-grepq "status admin" '^admin host=api-x.example .* records=1 files=1 newest=- lag=- cursor=\{"q":1\}$' "$T/.out"
+grepq "status admin" '^admin host=api-x.example .* records=1 files=1 newest=- lag=- last_run=[0-9T:Z-]+ result=ok cursor=\{"kind":"admin","sec":1\}$' "$T/.out"
 status "status of a missing dir" 1 duo-ckpt -d nodir status
 grepq "missing dir message" '^duo-ckpt: nodir: No such file' "$T/.err"
 
 # An empty window moves the cursor without a file.
-{ begin '{"p":10}'; end '{"p":11}' 0; } >s4
+{ begin '{"kind":"auth","min":10}'; end '{"kind":"auth","min":11}' 0; } >s4
 status "empty window" 0 duo-ckpt commit auth <s4
 is "no new file" "$(nfiles out)" 2
 status "get" 0 duo-ckpt get auth
-is "cursor moved" "$(cat "$T/.out")" '{"p":11}'
+is "cursor moved" "$(cat "$T/.out")" '{"kind":"auth","min":11}'
 grepq "ledger records the empty window" '"n":0,"mode":"none","file":null' \
     state/auth.ledger
 

@@ -8,12 +8,13 @@
 cd "$T" || exit 1
 
 stream() {	# stream FROM TO LINES... (FROM 0 is the empty cursor)
-	_f='"c":'$1 _t=$2
+	_f='"kind":"auth","min":'$1 _t=$2
 	[ "$1" = 0 ] && _f=
 	shift 2
 	printf '{"@duo":"begin","v":1,"kind":"auth","host":"h","cursor":{%s}}\n' "$_f"
 	for _l in "$@"; do echo "$_l"; done
-	printf '{"@duo":"end","cursor":{"c":%s},"n":%s}\n' "$_t" "$#"
+	printf '{"@duo":"end","cursor":{"kind":"auth","min":%s},"n":%s}\n' "$_t" "$#"
+	printf '{"@duo":"exit","status":0}\n'
 }
 
 # complete FILE...: every file ends in LF (or is empty).
@@ -52,7 +53,7 @@ for mode in o a; do
 		fi
 		# Recovery: get finishes or undoes the commit.
 		c=$(duo-ckpt -d "$d/st" get auth 2>"$d/err")
-		if [ "$n" -le 2 ]; then want='{"c":1}'; else want='{"c":2}'; fi
+		if [ "$n" -le 2 ]; then want='{"kind":"auth","min":1}'; else want='{"kind":"auth","min":2}'; fi
 		is "$mode$n: recovered cursor" "$c" "$want"
 		if [ "$mode" = a ]; then
 			ok "$mode$n: no partial line after recovery" \
@@ -76,7 +77,7 @@ two
 three
 a longer line four"
 		ok "$mode$n: no temporary files" sh -c \
-		    "! ls -A $d/out 2>/dev/null | grep -v '\.log$'"
+		    "! ls -A $d/out 2>/dev/null | grep -v -e '\.log$' -e '^\.duo-auth\.lock$'"
 		ok "$mode$n: no intent or spool" sh -c \
 		    "! ls -A $d/st | grep -E 'intent|spool'"
 		ok "$mode$n: status accepts the ledger" \

@@ -84,7 +84,8 @@ for mode in o a; do
 		fi
 		rm -rf "$d/before"
 		cp -a "$d/root" "$d/before"
-		(cd "$d/root" && strace -f -qq -y -xx -s 16777216 \
+		# LeakSanitizer cannot run under ptrace.
+		(cd "$d/root" && ASAN_OPTIONS=detect_leaks=0 strace -f -qq -y -xx -s 16777216 \
 		    -e trace=openat,open,creat,write,pwrite64,ftruncate,fsync,fdatasync,rename,renameat,renameat2,link,linkat,unlink,unlinkat,rmdir,mkdir,mkdirat,close,lseek \
 		    -o "$d/trace" duo-ckpt -d st commit "$@" auth <"$s") \
 		    2>"$d/err2"

@@ -599,6 +599,14 @@ ckpt_commit(struct ckpt *ck, int fd, const struct ckpt_opts *o, char *err)
 		seterr(err, "stdin: line 1: %s", e2);
 		goto out;
 	}
+	if (c.type == CKPT_EXIT) {
+		/* duo-get failed before it could begin: its status is the
+		 * chain's, and there is nothing to commit. */
+		seterr(err, "%s: upstream exited with status %d before its "
+		    "begin line; nothing committed", ck->kind, (int)c.status);
+		rc = c.status == 0 ? DUO_EXIT_FAIL : (int)c.status;
+		goto out;
+	}
 	if (c.type != CKPT_BEGIN) {
 		seterr(err, "stdin: line 1: no begin line: run duo-get with "
 		    "-C to write the stream protocol's control lines");

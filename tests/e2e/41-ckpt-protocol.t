@@ -119,4 +119,15 @@ is "published, in order" "$(pub | tr '\n' ' ')" \
 ok "no temporary file left" sh -c '! ls -A out | grep -v -e "\.log$" -e "^\.duo-auth\.lock$"'
 ok "no spool or intent left" sh -c '! ls state | grep -E "intent|spool|tmp"'
 status "ledger chain is whole" 0 duo-ckpt status auth
+# duo-get failed before its begin line: the exit line's status is the
+# chain's, nothing is committed.
+for st in 1 2 3; do
+	printf '{"@duo":"exit","status":%d}\n' "$st" >"$T/exitonly"
+	status "exit line alone, status $st: commit exits $st" "$st" \
+	    duo-ckpt -d "$T/st-exitonly" commit -o "$T/out-exitonly" auth \
+	    <"$T/exitonly"
+	grepq "exit line alone, status $st: says so" 'before its begin line' "$T/.err"
+done
+is "exit line alone: nothing published" \
+    "$(ls "$T/out-exitonly" 2>/dev/null | grep -c '\.log$')" 0
 finish

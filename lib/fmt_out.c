@@ -751,7 +751,20 @@ emit_json(struct fmt *f, const char *line, size_t len, const struct etime *et,
     struct buf *o)
 {
 	size_t b = (size_t)f->js.tok[0].start + 1;
+	struct buf c;
 
+	/*
+	 * TAB and CR can only be whitespace between tokens of a valid
+	 * record; such a record comes out compact, so no raw control byte
+	 * reaches the line.
+	 */
+	buf_init(&c);
+	if (memchr(line, '\r', len) != NULL || memchr(line, '\t', len) != NULL) {
+		json_compact(&c, line, len);
+		line = c.p;
+		len = c.len;
+		b = 1;
+	}
 	addlit(o, line, b);
 	ADDS(o, "\"duo_time\":\"");
 	addlit(o, et->iso, 25);
@@ -760,6 +773,7 @@ emit_json(struct fmt *f, const char *line, size_t len, const struct etime *et,
 		xbuf_addc(o, ',');
 	addlit(o, line + b, len - b);
 	xbuf_addc(o, '\n');
+	buf_free(&c);
 }
 
 /* ---- UNPARSED ---- */

@@ -211,4 +211,12 @@ for f in mpe json kv cef legacy; do
 	grepq "bad control line $f: UNPARSED" 'control line is not a JSON object' "$T/.out"
 	grepq "bad control line $f: compacted mark" '^\{"@duo":"mark","n":0,"cursor":\{\}\}$' "$T/.out"
 done
+# A record with CR or TAB as JSON whitespace: formatted, and no raw CR
+# or TAB reaches a line of any format.
+printf '\r{"action":"admin_login",\t"isotimestamp":"2024-05-01T18:40:02+00:00","timestamp":1714588802,"username":"x"}\n' >"$T/crrec"
+for f in mpe json kv cef legacy; do
+	status "CR whitespace $f: exit 0" 0 duo-fmt -k admin -f "$f" "$T/crrec"
+	is "CR whitespace $f: no raw CR or TAB" \
+	    "$(LC_ALL=C tr -dc '\r\t' <"$T/.out" | wc -c | tr -d ' ')" 0
+done
 finish

@@ -493,6 +493,16 @@ struct http_opts {
 	volatile int	*stop;		/* non-zero: abandon (signal) */
 	void		(*on_event)(void *, const struct http_event *);
 	void		*arg;
+	/*
+	 * The one validating pass over a 200 body, when not NULL (duo-get
+	 * takes its page here): 0 accepts it; -1 means the body is not
+	 * valid JSON (cut or garbled: retried as a temporary failure); -2
+	 * means valid but refused (no "stat":"OK" page of the right shape:
+	 * reported with Duo's code and message if it has them, not
+	 * retried).  err gets the reason.  When NULL, http_get checks the
+	 * envelope itself (cursor_envelope).
+	 */
+	int		(*accept)(void *, const char *, size_t, char *);
 };
 
 /*
@@ -508,9 +518,9 @@ int	 http_new(struct http **, const struct duo_conf *,
 void	 http_free(struct http *);
 /*
  * Signed (v5) GET of https://host/path?params, paced and retried.  On
- * success (HTTP 200, structurally valid JSON with "stat":"OK" and
- * "response") *body and *len hold the body, valid until the next call,
- * and 0 is returned.  Otherwise DUO_EXIT_FAIL (API error, refused
+ * success (HTTP 200, and opts->accept took the body, or without it
+ * structurally valid JSON with "stat":"OK" and "response") *body and
+ * *len hold the body, valid until the next call, and 0 is returned.  Otherwise DUO_EXIT_FAIL (API error, refused
  * certificate or handshake, oversized body), DUO_EXIT_TEMP (gave up;
  * the host could not be reached), HTTP_BUDGET (the request would end
  * past the deadline, or rate limited up to it) or HTTP_INTERRUPTED,

@@ -10,12 +10,14 @@ data() {
 }
 
 # ctlcheck FILE: "end" or "noend" when begin is first, every n counts
-# the data lines since the previous control line and nothing follows
-# end; else the reason.
+# the data lines since the previous control line, nothing but the exit
+# line follows end and the exit line is last; else the reason.
 ctlcheck() {
 	awk '
 	NR == 1 { if ($0 !~ /^\{"@duo":"begin","v":1,/) { print "no begin";
 		bad = 1; exit } next }
+	exited { print "line after the exit line"; bad = 1; exit }
+	/^\{"@duo":"exit","status":[0-3](,"more":true)?\}$/ { exited = 1; next }
 	ended { print "line after end"; bad = 1; exit }
 	/^\{"@duo":/ {
 		if (!match($0, /,"n":[0-9]+\}$/)) { print "no n: " $0;
@@ -28,7 +30,9 @@ ctlcheck() {
 		next
 	}
 	{ c++ }
-	END { if (!bad) print (ended ? "end" : "noend") }' "$1"
+	END { if (bad) exit
+		if (!exited) print "no exit line"
+		else print (ended ? "end" : "noend") }' "$1"
 }
 
 # lastcursor FILE: the cursor of the last mark or end.
@@ -110,7 +114,8 @@ status "auth -v: exit 0" 0 duo-get -v -n 1000 auth
 grepq "-v reports pages and records" \
     '^duo-get: auth: page 3: 500 records \(2500 in all\)' "$T/.err"
 grepq "-v reports the totals" \
-    '^duo-get: auth: done: 3 pages, 2500 records, 3 requests$' "$T/.err"
+    '^duo-get: auth: done: 3 pages, 2500 records, 3 requests, 0 rate limited$' \
+    "$T/.err"
 # On a terminal: a one-line progress display, rewritten with CR.
 if command -v script >/dev/null 2>&1; then
 	script -qc "duo-get -n 1000 auth 2>&1 >/dev/null" /dev/null \

@@ -27,9 +27,11 @@ for k in auth admin telephony activity offline trustmonitor; do
 	data "$T/.out" >"$T/got"
 	same "$k: faults on: exactly the data, in order" "$T/got" \
 	    "$FAKE/data/$k.ndjson"
-	tail -n 1 "$T/.out" >"$T/last"
+	tail -n 2 "$T/.out" | head -n 1 >"$T/last"
 	grepq "$k: faults on: the stream ends with end" '^\{"@duo":"end",' \
 	    "$T/last"
+	is "$k: faults on: then the exit line, status 0" \
+	    "$(tail -n 1 "$T/.out")" '{"@duo":"exit","status":0}'
 done
 for f in 429 500 502 503 reset cut badjson; do
 	grepq "the fake injected $f" "\"fault\": *\"$f\"" "$FAKE/requests.log"
@@ -47,6 +49,8 @@ for f in 503 429 reset cut badjson; do
 	head -n 200 "$FAKE/data/auth.ndjson" >"$T/want"
 	same "$f: both completed pages written, nothing partial" "$T/got" \
 	    "$T/want"
+	is "$f: the exit line says 3" "$(tail -n 1 "$T/.out")" \
+	    '{"@duo":"exit","status":3}'
 	is "$f: a mark after each completed page, no end" \
 	    "$(grep -c '^{"@duo":"mark"' "$T/.out"),$(grep -c '^{"@duo":"end"' "$T/.out")" \
 	    "2,0"
@@ -64,7 +68,8 @@ done
 # A cut-off body on every request: never a partial record.
 fake_start --faults cut=1 || exit 1
 DUO_RETRY_MAX=2 status "cut always: exit 3" 3 duo-get -C auth
-is "cut always: only the begin line" "$(wc -l <"$T/.out")" 1
+is "cut always: only begin and the exit line" \
+    "$(wc -l <"$T/.out"),$(tail -n 1 "$T/.out")" '2,{"@duo":"exit","status":3}'
 fake_stop
 
 # An oversized response: refused whole, exit 1, no partial record; the
@@ -80,7 +85,8 @@ status "a page over the cap: exit 1" 1 duo-get -C -n 100 auth
 grepq "a page over the cap: says why" \
     '^duo-get: auth: response larger than 30000 bytes; try a smaller -n$' \
     "$T/.err"
-is "a page over the cap: only the begin line" "$(wc -l <"$T/.out")" 1
+is "a page over the cap: only begin and the exit line" \
+    "$(wc -l <"$T/.out"),$(tail -n 1 "$T/.out")" '2,{"@duo":"exit","status":1}'
 is "a page over the cap: not retried" \
     "$(grep -c '"path": *"/admin/v2/logs/authentication"' \
     "$FAKE/requests.log")" "$(($(wc -l <"$FAKE/data/auth.ndjson") / 10 + 2))"
@@ -98,7 +104,8 @@ status "401 (wrong ikey): exit 1" 1 env DUO_IKEY=DIXXXXXXXXXXXXXXXXXX \
 grepq "401 40102" '^duo-get: telephony: 401 40102: ' "$T/.err"
 status "403 (forbidden): exit 1" 1 duo-get -C admin
 grepq "403: Duo's code and message" '^duo-get: admin: 403 40301: ' "$T/.err"
-is "403: nothing but begin on stdout" "$(wc -l <"$T/.out")" 1
+is "403: nothing but begin and the exit line on stdout" \
+    "$(wc -l <"$T/.out"),$(tail -n 1 "$T/.out")" '2,{"@duo":"exit","status":1}'
 status "400 (bad next_offset): exit 1" 1 duo-get -s \
     "{\"kind\":\"telephony\",\"min\":$(($(date +%s) - 3600))000,\"max\":$(($(date +%s) - 1800))000,\"next\":\"garbage\"}" \
     telephony

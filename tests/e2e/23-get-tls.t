@@ -13,7 +13,9 @@ for c in wronghost selfsigned untrusted; do
 	status "$c certificate: refused, exit 1" 1 duo-get -C auth
 	grepq "$c: says why" \
 	    '^duo-get: auth: .*(certificate|SSL|subject name|issuer)' "$T/.err"
-	is "$c: only the begin line on stdout" "$(wc -l <"$T/.out")" 1
+	is "$c: only begin and the exit line on stdout" \
+	    "$(wc -l <"$T/.out"),$(tail -n 1 "$T/.out")" \
+	    '2,{"@duo":"exit","status":1}'
 	is "$c: no request reached the server" \
 	    "$(wc -l <"$FAKE/requests.log")" 0
 	is "$c: not retried (one TLS attempt)" \

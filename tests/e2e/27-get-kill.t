@@ -41,7 +41,8 @@ for k in auth admin telephony activity offline trustmonitor; do
 		wait "$pid" 2>/dev/null
 		upto "$T/part" >"$T/kept"
 		grep -v '^{"@duo":' "$T/kept" >>"$T/acc"
-		last=$(grep '^{"@duo":' "$T/kept" | tail -n 1)
+		last=$(grep -v '^{"@duo":"exit",' "$T/kept" | grep '^{"@duo":' |
+		    tail -n 1)
 		case $last in
 		'{"@duo":"end",'*) break ;;
 		'{"@duo":"mark",'*|'{"@duo":"begin",'*)

@@ -8,7 +8,8 @@ Usage:
         [--span SEC] [--live N] [--now EPOCH] [--faults SPEC]
         [--slow-ms MS] [--latency MS] [--cert good|wronghost|selfsigned|untrusted]
         [--forbid KIND,...] [--skew SEC] [--no-data-files]
-        [--max-records-per-page KIND=N,...]
+        [--max-records-per-page KIND=N,...] [--bucket N/SECONDS]
+        [--tls-max 1.0|1.1|1.2|1.3] [--error-message TEXT]
 
 KIND is auth, admin, telephony, activity, offline or trustmonitor.
 
@@ -81,7 +82,18 @@ host line is the Host header lower-cased (it includes :PORT).
 --seed) or FAULT@N:M:A-B (on those request numbers, n of requests.log);
 FAULT is 429, 500, 502, 503, reset (close with a TCP reset, no answer),
 cut (full Content-Length announced, body cut mid-JSON, close), badjson (200
-with invalid JSON), slow (sleep --slow-ms, default 2000, then answer).
+with invalid JSON), slow (sleep --slow-ms, default 2000, then answer),
+inject (a log page with two extra records that are stream control lines:
+first a mark moving the kind's cursor to 2100, last a begin of another
+kind).
+--bucket N/SECONDS: a token bucket per endpoint path (capacity N, refilled
+continuously at N per SECONDS, full at start); a request finding it empty
+is answered 429 {"code": 42901, ...} without Retry-After (no Retry-After
+is ever sent), logged with fault "bucket", and costs no token.
+--tls-max V: the highest TLS version spoken (with 1.0 or 1.1 the minimum
+is lowered to 1.0 and the cipher list to SECLEVEL 0, so a client that
+refuses old TLS fails its handshake).  --error-message TEXT replaces the
+"message" of every error answer (for tests of what a client prints).
 --latency MS sleeps before every answer.  --live N adds N records per kind
 in the last 4 minutes before the anchor, each visible only from its time
 plus a random delay up to 120 s (the last one: time anchor-5 s, visible at
@@ -119,7 +131,8 @@ KINDS = ("auth", "admin", "telephony", "activity", "offline", "trustmonitor")
 DEFAULT_RECORDS = {"auth": 2500, "admin": 2300, "telephony": 400,
                    "activity": 400, "offline": 60, "trustmonitor": 300}
 DAY_MS = 86400 * 1000
-FAULTS = ("429", "500", "502", "503", "reset", "cut", "badjson", "slow")
+FAULTS = ("429", "500", "502", "503", "reset", "cut", "badjson", "slow",
+          "inject")
 
 SPEC = {
     "auth": dict(path="/admin/v2/logs/authentication", style="v2",
@@ -861,6 +874,23 @@ class Reply(Exception):
         return json.dumps(d, sort_keys=True)
 
 
+def inject(text, kind):
+    """--faults inject: control lines posing as the page's records."""
+    other = "auth" if kind == "admin" else "admin"
+    mark = ('{"@duo": "mark", "cursor": {"kind": "%s", "min": 4102444800000}'
+            ', "n": 0}' % kind)
+    begin = ('{"@duo": "begin", "v": 1, "kind": "%s", "host": "x", '
+             '"cursor": {}}' % other)
+    if SPEC[kind]["style"] == "v1":
+        head, tail = '"response": [', '], "stat": '
+    else:
+        head, tail = '"%s": [' % SPEC[kind]["listkey"], '], "metadata": '
+    i = text.index(head) + len(head)
+    j = text.rindex(tail)
+    recs = [x for x in (mark, text[i:j], begin) if x]
+    return text[:i] + ", ".join(recs) + text[j:]
+
+
 FAULT_BODY = {
     "429": (429, '{"code": 42901, "message": "Too Many Requests", "stat": "FAIL"}'),
     "500": (500, '{"code": 50001, "message": "Unknown internal server error", "stat": "FAIL"}'),
@@ -921,6 +951,22 @@ class App:
                                  anchor, opt.span, self.pools)
         self.logfd = None
         self.connfd = None
+        self.buckets = {}
+
+    def take_token(self, path):
+        """--bucket: take one token of path's bucket; False when empty."""
+        if self.opt.bucket is None or path not in PATHS:
+            return True
+        cap, per = self.opt.bucket
+        now = time.monotonic()
+        with self.lock:
+            tok, last = self.buckets.get(path, (float(cap), now))
+            tok = min(float(cap), tok + (now - last) * cap / per)
+            ok = tok >= 1.0
+            if ok:
+                tok -= 1.0
+            self.buckets[path] = (tok, now)
+        return ok
 
     def now(self):
         return time.time() + self.opt.skew
@@ -1257,6 +1303,9 @@ class Handler(BaseHTTPRequestHandler):
         meta = {"sig": None}
         nrec = None
         try:
+            if not app.take_token(rawpath):
+                fault = "bucket"
+                raise Reply(429, 42901, "Too Many Requests")
             text, nrec = app.dispatch(self.command, rawpath, query,
                                       self.headers, body, meta)
             status, code = 200, None
@@ -1270,6 +1319,12 @@ class Handler(BaseHTTPRequestHandler):
             status, text = FAULT_BODY[fault]
             code = json.loads(text)["code"]
             nrec = None
+        if fault == "inject" and status == 200 and PATHS.get(rawpath):
+            text = inject(text, PATHS[rawpath])
+        if status != 200 and app.opt.error_message is not None:
+            d = json.loads(text)
+            d["message"] = app.opt.error_message
+            text = json.dumps(d, sort_keys=True)
         data = text.encode("utf-8")
         if fault == "badjson":
             status, code = 200, None
@@ -1495,7 +1550,16 @@ def main():
     ap.add_argument("--skew", type=int, default=0)
     ap.add_argument("--no-data-files", dest="no_data", action="store_true")
     ap.add_argument("--max-records-per-page", dest="maxpage", default="")
+    ap.add_argument("--bucket", default=None)
+    ap.add_argument("--tls-max", dest="tls_max", default="1.3",
+                    choices=("1.0", "1.1", "1.2", "1.3"))
+    ap.add_argument("--error-message", dest="error_message", default=None)
     opt = ap.parse_args()
+    if opt.bucket is not None:
+        m = re.fullmatch(r"([0-9]+)/([0-9]+(?:\.[0-9]+)?)", opt.bucket)
+        if not m or int(m.group(1)) < 1 or float(m.group(2)) <= 0:
+            die("--bucket: want N/SECONDS, e.g. 1/2")
+        opt.bucket = (int(m.group(1)), float(m.group(2)))
     if opt.span <= 300:
         die("--span must be more than 300 seconds")
     if opt.live < 0 or opt.latency < 0 or opt.slow_ms < 0:
@@ -1530,6 +1594,12 @@ def main():
         app = App(opt, anchor)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        tv = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
+              "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+        if opt.tls_max in ("1.0", "1.1"):
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.maximum_version = tv[opt.tls_max]
         ctx.load_cert_chain(os.path.join(d, "cert.pem"),
                             os.path.join(d, "key.pem"))
         server = Server(("127.0.0.1", 0), Handler)

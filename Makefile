@@ -236,7 +236,7 @@ clean:
 # Fuzzing.  make fuzz builds the libFuzzer targets (clang) into fuzz/;
 # bench/fuzz runs them.  check-fuzz replays every seed corpus under ASan
 # and UBSan with the ordinary compiler; make check runs it.
-FUZZERS = json conf cursor page fmt ckpt_ctl tz
+FUZZERS = json conf cursor page fmt ckpt_ctl ckpt_state tz
 FUZZFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 fuzz: $(LIBSRC) $(HDR) tests/fuzz/fuzz.h

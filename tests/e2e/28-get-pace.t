@@ -109,6 +109,7 @@ for m in m1 m2; do
 	head -n "$n" "$d/data/auth.ndjson" >"$d/want"
 	same "$what: the runs delivered $n records exactly once, in order" \
 	    "$d/acc" "$d/want"
+	# shellcheck disable=SC2046 # three numbers, on purpose
 	set -- $(cat "$d/stats")
 	echo "# $what after learning: $1 pages, $2 429s, $3 per mille used" \
 	    "(with learning: $(cat "$d/stats.all"))"

@@ -98,11 +98,13 @@ for p in 'http://duo:s3cr3t@127.0.0.1:99999' 'http://duo:s3cr3t@bad host:8080' \
 	    '{"@duo":"exit","status":2}'
 done
 # libcurl's own text: a proxy that is not there.
+# shellcheck disable=SC2016 # a sed command, not shell
 conf "$T/p.conf" '$a http_proxy = http://duo:s3cr3t@127.0.0.1:1'
 status "unreachable proxy: exit 3" 3 duo-get -v -c "$T/p.conf" auth
 grepq "unreachable proxy: names it" 'proxy http://\*\*\*@127\.0\.0\.1:1' \
     "$T/.err"
 nogrep "unreachable proxy: no password" s3cr3t "$T/.err"
+# shellcheck disable=SC2016 # a sed command, not shell
 conf "$T/p.conf" '$a http_proxy = http://duo:s3cr3t@no-such-proxy.invalid:8080'
 status "unknown proxy host: exit 3" 3 duo-get -c "$T/p.conf" auth
 grepq "unknown proxy host: check http_proxy" \
@@ -145,6 +147,9 @@ fi
 kill "$pid"
 wait "$pid"
 is "the run still worked from DUO_SKEY (exit 3 on SIGTERM)" "$?" 3
-[ -s "$T/env.out" ] && _pass "records were fetched with DUO_SKEY" ||
-    _fail "nothing fetched with DUO_SKEY"
+if [ -s "$T/env.out" ]; then
+	_pass "records were fetched with DUO_SKEY"
+else
+	_fail "nothing fetched with DUO_SKEY"
+fi
 finish

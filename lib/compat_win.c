@@ -37,8 +37,9 @@
  *   and checking the attributes and the tag; other reparse points
  *   (OneDrive placeholders, deduplicated files) are ordinary files.
  * - Errors go into the caller's buffer as "what: why", why from
- *   FormatMessageW in English where the system has it, and errno is
- *   set to the nearest POSIX code.
+ *   FormatMessageW in English where the system has it (but "No such
+ *   file or directory" for a file or path not found, as on POSIX), and
+ *   errno is set to the nearest POSIX code.
  */
 #ifndef _WIN32_WINNT
 #define _WIN32_WINNT 0x0A00
@@ -77,6 +78,11 @@ winerr(DWORD e, char *buf, size_t len)
 	char *p;
 	int m;
 
+	/* Not found: the words the POSIX side uses, on every Windows. */
+	if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) {
+		snprintf(buf, len, "%s", strerror(ENOENT));
+		return buf;
+	}
 	n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM |
 	    FORMAT_MESSAGE_IGNORE_INSERTS | FORMAT_MESSAGE_MAX_WIDTH_MASK,
 	    NULL, e, MAKELANGID(LANG_ENGLISH, SUBLANG_ENGLISH_US), w,
@@ -310,37 +316,16 @@ compat_random(void *p, size_t n)
 
 /* ---- calendar: proleptic Gregorian arithmetic, no CRT limits ---- */
 
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static void
 civil_tm(int64_t t, struct tm *tm)
 {
-	int64_t z, sod, era, doe, yoe, doy, mp, y;
+	int64_t z, sod, y;
 	int m;
 
 	z = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
 	sod = t - z * 86400;
 	tm->tm_wday = (int)((z % 7 + 11) % 7);	/* 1970-01-01: Thursday */
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	y = yoe + era * 400 + (m <= 2);
-	tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	civil_from_days(z, &y, &m, &tm->tm_mday);
 	tm->tm_mon = m - 1;
 	tm->tm_year = (int)(y - 1900);
 	tm->tm_yday = (int)(days_from_civil(y, m, tm->tm_mday) -

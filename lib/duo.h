@@ -86,6 +86,13 @@ int	 out_flush(FILE *, const char *, char *);
 #define ISO_LENIENT	0x1
 int	 iso8601_ms(const char *, size_t, int, int64_t *);
 
+/*
+ * The proleptic Gregorian calendar, for any year: days from 1970-01-01
+ * to y-m-d (m 1-12), and back.  The one copy of this arithmetic.
+ */
+int64_t	 days_from_civil(int64_t, int, int);
+void	 civil_from_days(int64_t, int64_t *, int *, int *);
+
 /* Value of one hex digit, either case, or -1. */
 int	 hex_val(int);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */

@@ -64,19 +64,12 @@ struct civil {
 static void
 civil_from_secs(int64_t t, struct civil *c)
 {
-	int64_t z, era, doe, yoe, doy, mp, sod;
+	int64_t z, sod, y;
 
 	z = t >= 0 ? t / 86400 : (t - 86399) / 86400;
 	sod = t - z * 86400;
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	c->d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	c->mo = (int)(mp < 10 ? mp + 3 : mp - 9);
-	c->y = (int)(yoe + era * 400 + (c->mo <= 2));
+	civil_from_days(z, &y, &c->mo, &c->d);
+	c->y = (int)y;
 	c->h = (int)(sod / 3600);
 	c->mi = (int)(sod / 60 % 60);
 	c->s = (int)(sod % 60);

@@ -232,9 +232,8 @@ hex_lower(char *out, const unsigned char *p, size_t n)
 	out[2 * n] = '\0';
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t
+days_from_civil(int64_t y, int m, int d)
 {
 	int64_t era, yoe, doy, doe;
 
@@ -244,6 +243,22 @@ days_from_civil(int64_t y, unsigned m, unsigned d)
 	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return era * 146097 + doe - 719468;
+}
+
+void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
 }
 
 /* n decimal digits at p[0..]; -1 if any is not a digit or past e. */
@@ -328,7 +343,7 @@ check:
 		return -1;
 	if (s == 60)
 		s = 59;		/* a leap second: keep the calendar second */
-	*ms = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+	*ms = ((days_from_civil(y, mo, d) * 86400 +
 	    h * 3600 + mi * 60 + s) - sign * (oh * 3600 + om * 60)) * 1000 +
 	    frac;
 	return 0;

@@ -163,5 +163,7 @@ is "shares: 8/3, then what is left over the kinds left" \
     "$(calls duo-get | sed 's/^-C -T \([0-9]*\) .*/\1/' | tr '\n' ' ' |
     sed 's/^2 [23] [34] $/ok/')" ok
 STUB_SLEEP=3 run 0 "budget spent" -T 5 -d st -o out admin telephony auth
-grepq "a kind past the budget is skipped" '^duo-collect: auth: skipped: run budget spent$' "$T/.err"
+# Which kind finds the budget spent depends on how fast the machine
+# runs the 3 s stubs (telephony on a slow one, auth on a fast one).
+grepq "a kind past the budget is skipped" '^duo-collect: (telephony|auth): skipped: run budget spent$' "$T/.err"
 finish

@@ -390,13 +390,19 @@ set_next(struct cursor *c, const struct json *js, int i, char *err)
 	return 0;
 }
 
+/* The last instant a cursor may name: 9999-12-31T23:59:59.999Z, in ms;
+ * far enough that no arithmetic on it (x 1000, + a window) overflows. */
+#define CURSOR_MAXMS	253402300799999LL
+
+/* A time member: ms (min, max), or with sec s seconds, in range. */
 static int
-tok_ms(const struct json *js, int i, int64_t *v)
+tok_time(const struct json *js, int i, int sec, int64_t *v)
 {
 	long long x;
 
 	if (i < 0 || js->tok[i].type != JSMN_PRIMITIVE ||
-	    json_int(js, i, &x) == -1 || x < 0 || x > INT64_MAX / 4)
+	    json_int(js, i, &x) == -1 || x < 0 ||
+	    x > (sec ? CURSOR_MAXMS / 1000 : CURSOR_MAXMS))
 		return -1;
 	*v = x;
 	return 0;
@@ -458,7 +464,7 @@ cursor_parse(struct cursor *c, int kind, const char *s, size_t len,
 	nkeys = 1;
 	c->fresh = 0;
 	if (kinds[kind].v1) {
-		if (tok_ms(&js, json_get(&js, 0, "sec"), &c->sec) == -1) {
+		if (tok_time(&js, json_get(&js, 0, "sec"), 1, &c->sec) == -1) {
 			seterr(err, "bad or missing sec");
 			goto out;
 		}
@@ -485,14 +491,14 @@ cursor_parse(struct cursor *c, int kind, const char *s, size_t len,
 			}
 		}
 	} else {
-		if (tok_ms(&js, json_get(&js, 0, "min"), &c->min) == -1) {
+		if (tok_time(&js, json_get(&js, 0, "min"), 0, &c->min) == -1) {
 			seterr(err, "bad or missing min");
 			goto out;
 		}
 		nkeys++;
 		if ((i = json_get(&js, 0, "max")) >= 0) {
 			nkeys++;
-			if (tok_ms(&js, i, &c->max) == -1 || c->max <= c->min) {
+			if (tok_time(&js, i, 0, &c->max) == -1 || c->max <= c->min) {
 				seterr(err, "bad max");
 				goto out;
 			}
@@ -937,7 +943,7 @@ seen_before(struct page *p, const char *h)
 }
 
 /*
- * A v1 timestamp as cursor_parse's tok_ms reads one: a number of digits
+ * A v1 timestamp as cursor_parse's tok_time reads one: a number of digits
  * (an optional minus), 0 to INT64_MAX / 4.
  */
 static int

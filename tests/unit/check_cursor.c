@@ -35,6 +35,12 @@ static const struct {
 	    "{\"kind\":\"offline\",\"sec\":100,\"seen\":"
 	    "[\"0123456789abcdef\",\"0123456789abcdef\"]}" },
 	/* refused */
+	{ "offline", "{\"kind\":\"offline\",\"sec\":66666666666666662666}",
+	    NULL },
+	{ "offline", "{\"kind\":\"offline\",\"sec\":253402300800}", NULL },
+	{ "auth", "{\"kind\":\"auth\",\"min\":253402300800000}", NULL },
+	{ "auth", "{\"kind\":\"auth\",\"min\":1,\"max\":253402300800000}",
+	    NULL },
 	{ "admin", "{\"kind\":\"auth\",\"min\":5}", NULL },
 	{ "auth", "{\"kind\":\"admin\",\"sec\":5}", NULL },
 	{ "auth", "{\"min\":5}", NULL },

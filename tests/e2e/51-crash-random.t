@@ -10,7 +10,10 @@
 command -v setsid >/dev/null 2>&1 || { skip "random kills" "no setsid"; finish; }
 seed=${CRASH_SEED:-5}
 echo "# seed $seed"
-fake_start --records auth=1500 --latency 25 ||
+# A backlog that no run of at most 0.6 s can drain (about 300 records a
+# run get committed), so that every kill lands on a live pipeline however
+# fast the machine is.
+fake_start --records auth=12000 --latency 60 ||
     { echo "Bail out! no fake"; exit 1; }
 cd "$T" || exit 1
 sort "$FAKE/data/auth.ndjson" >want
@@ -101,6 +104,6 @@ for d in "$T/o" "$T/a"; do
 	fi
 	same "${d##*/}: every record exactly once" "$d/all" want
 	ok "${d##*/}: ledger whole" duo-ckpt -d "$d/st" status auth
-	grepq "${d##*/}: ledger counts 1500" ' records=1500 ' "$T/.out"
+	grepq "${d##*/}: ledger counts 12000" ' records=12000 ' "$T/.out"
 done
 finish

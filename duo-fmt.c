@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <sys/stat.h>
+#endif
 
 #include "lib/duo.h"
 
@@ -22,6 +25,26 @@ usage(void)
 	    "[-z zone] [file ...]\n", stderr);
 	exit(DUO_EXIT_USAGE);
 }
+
+#ifdef _WIN32
+/*
+ * Windows has no SIGPIPE: a write to a pipe whose reader is gone fails
+ * with EPIPE or EINVAL.  End quietly there, as POSIX does, with the
+ * status a POSIX shell gives a process killed by SIGPIPE (128 + 13), so
+ * that the wrappers see the same thing on both.
+ */
+static void
+pipe_gone(void)
+{
+	struct stat st;
+
+	if ((errno == EPIPE || errno == EINVAL) && fstat(1, &st) == 0 &&
+	    S_ISFIFO(st.st_mode))
+		_Exit(141);
+}
+#else
+#define pipe_gone()
+#endif
 
 /*
  * After a signal: stop now (1) when reading a terminal or no control
@@ -80,6 +103,7 @@ run(struct fmt *f, struct fmt_in *in, const char *name, struct buf *out,
 			break;
 		}
 		if (fwrite(out->p, 1, out->len, stdout) != out->len) {
+			pipe_gone();
 			fprintf(stderr, "duo-fmt: stdout: write error: %s\n",
 			    strerror(errno));
 			return -2;
@@ -175,6 +199,7 @@ main(int argc, char *argv[])
 	fmt_free(&f);
 	buf_free(&out);
 	if (out_flush(stdout, "stdout", err) == -1) {
+		pipe_gone();
 		fprintf(stderr, "duo-fmt: %s\n", err);
 		return DUO_EXIT_FAIL;
 	}

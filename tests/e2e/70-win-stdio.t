@@ -48,17 +48,37 @@ grepq "missing file: message names the UTF-8 path" \
     '^duo-fmt: .*/été/none\.ndjson: ' "$T/.err"
 is "message: no CR" "$(crs "$T/.err")" 0
 
-# Exit codes reach the caller unchanged.
+# Exit codes reach the caller unchanged (35-fmt-usage.t, which has
+# these checks too, is not run under wine: see win/e2e-skip).
 status "usage: exit 2" 2 duo-fmt -Q
+is "usage: the usage line" "$(tail -n 1 "$T/.err")" \
+    'usage: duo-fmt [-f mpe|json|kv|cef|legacy] [-k kind] [-z zone] [file ...]'
+status "unknown format: exit 2" 2 duo-fmt -f xml
+grepq "unknown format: message" '^duo-fmt: xml: unknown format$' "$T/.err"
+status "unknown zone: exit 2" 2 duo-fmt -z ../../etc/passwd
+status "empty input: exit 0" 0 duo-fmt </dev/null
+is "empty input: no output" "$(wc -c <"$T/.out" | tr -d ' ')" 0
+if [ -w /dev/full ]; then
+	duo-fmt "$FX/America_New_York.ndjson" >/dev/full 2>err4
+	is "write error: exit 1" "$?" 1
+	grepq "write error: message" '^duo-fmt: stdout: write error: ' err4
+else
+	skip "write error" "no /dev/full"
+fi
 status "duo-ckpt usage: exit 2" 2 duo-ckpt
 status "duo-get usage: exit 2" 2 duo-get -Q
 status "duo-sign usage: exit 2" 2 duo-sign -Q
 
 # duo-ckpt writes its files in binary too.
 mkdir st outd
-printf '{"@duo":"begin","v":1,"kind":"auth","host":"h","cursor":{}}\n' >s
-cat "$FX/America_New_York.ndjson" >>s
-printf '{"@duo":"mark","cursor":{"mintime":1},"n":32}\n{"@duo":"end","cursor":{"mintime":1},"n":0}\n' >>s
+n=$(wc -l <"$FX/America_New_York.ndjson" | tr -d ' ')
+{
+	printf '{"@duo":"begin","v":1,"kind":"auth","host":"h","cursor":{}}\n'
+	cat "$FX/America_New_York.ndjson"
+	printf '{"@duo":"mark","cursor":{"kind":"auth","min":1},"n":%s}\n' "$n"
+	printf '{"@duo":"end","cursor":{"kind":"auth","min":2},"n":0}\n'
+	printf '{"@duo":"exit","status":0}\n'
+} >s
 status "duo-ckpt commit: exit 0" 0 sh -c \
     "duo-fmt -z UTC -f json <s | duo-ckpt -d st commit -o outd auth"
 n=0
@@ -66,4 +86,15 @@ for f in outd/*.log; do
 	[ -f "$f" ] && n=$((n + $(crs "$f")))
 done
 is "published files: no CR" "$n" 0
+
+# A reader that goes away: POSIX ends duo-fmt quietly by SIGPIPE (the
+# shell sees 141); the .exe, with no SIGPIPE, ends quietly with 141 too.
+i=0
+while [ "$i" -lt 200 ]; do
+	cat "$FX/America_New_York.ndjson"
+	i=$((i + 1))
+done >big.ndjson
+sh -c 'duo-fmt -z UTC big.ndjson 2>pipe.err; echo $? >pipe.rc' | head -n 1 >/dev/null
+is "reader gone: exit 141, as SIGPIPE" "$(cat pipe.rc)" 141
+is "reader gone: no message" "$(cat pipe.err)" ""
 finish

@@ -172,7 +172,9 @@ check-san: $(SAN_TOOLS) $(SAN_UNITS)
 lint:
 	@mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
 	@shellcheck -s sh -e SC1091 duo-collect tests/run-units tests/e2e/run \
-	    tests/e2e/lib.sh tests/e2e/*.t bench/get bench/fmt tests/demo
+	    tests/e2e/lib.sh tests/e2e/*.t bench/get bench/fmt bench/fuzz \
+	    bench/page tests/demo win/build-deps win/build-exe win/mkzip \
+	    win/check
 
 demo: deps
 	@$(MAKE) all

@@ -824,6 +824,27 @@ rename_posix(const WCHAR *wf, const WCHAR *wt, DWORD *e)
 }
 
 /*
+ * After a failed move (attempt i): 1 when it is worth another try, after
+ * a pause (a virus scanner or an indexer holding the file, for about two
+ * seconds in all); else 0 with errno and err set.
+ */
+static int
+move_retry(int i, DWORD e, const char *from, const char *to, char *err)
+{
+	char why[160];
+
+	if (i < 19 && (e == ERROR_ACCESS_DENIED ||
+	    e == ERROR_SHARING_VIOLATION || e == ERROR_LOCK_VIOLATION)) {
+		Sleep(100);
+		return 1;
+	}
+	errno = errno_of(e);
+	seterr(err, "rename %s to %s: %s", from, to,
+	    winerr(e, why, sizeof why));
+	return 0;
+}
+
+/*
  * MoveFileExW with MOVEFILE_REPLACE_EXISTING|MOVEFILE_WRITE_THROUGH:
  * atomic on one volume, and not back before the move is on disk.  When
  * the target is open elsewhere it answers "access denied": then the
@@ -837,7 +858,6 @@ int
 compat_rename(const char *from, const char *to, char *err)
 {
 	WCHAR *wf, *wt;
-	char why[160];
 	DWORD e, e2;
 	int i, rc = 0;
 
@@ -859,15 +879,10 @@ compat_rename(const char *from, const char *to, char *err)
 				break;
 			}
 		}
-		if (i == 19 || (e != ERROR_ACCESS_DENIED &&
-		    e != ERROR_SHARING_VIOLATION && e != ERROR_LOCK_VIOLATION)) {
-			errno = errno_of(e);
-			seterr(err, "rename %s to %s: %s", from, to,
-			    winerr(e, why, sizeof why));
+		if (!move_retry(i, e, from, to, err)) {
 			rc = -1;
 			break;
 		}
-		Sleep(100);
 	}
 	free(wf);
 	free(wt);
@@ -1884,7 +1899,6 @@ int
 compat_rename_new(const char *from, const char *to, char *err)
 {
 	WCHAR *wf, *wt;
-	char why[160];
 	DWORD e;
 	int i, rc = 0;
 
@@ -1904,15 +1918,10 @@ compat_rename_new(const char *from, const char *to, char *err)
 			rc = -1;
 			break;
 		}
-		if (i == 19 || (e != ERROR_ACCESS_DENIED &&
-		    e != ERROR_SHARING_VIOLATION && e != ERROR_LOCK_VIOLATION)) {
-			errno = errno_of(e);
-			seterr(err, "rename %s to %s: %s", from, to,
-			    winerr(e, why, sizeof why));
+		if (!move_retry(i, e, from, to, err)) {
 			rc = -1;
 			break;
 		}
-		Sleep(100);
 	}
 	free(wf);
 	free(wt);

@@ -173,8 +173,15 @@ accept_page(void *arg, const char *body, size_t len, char *err)
 	http_escape_text(&b, err, strlen(err));
 	seterr(err, "%s", b.p);
 	buf_free(&b);
-	/* Only on failure: was it JSON at all? */
-	return cursor_envelope(body, len) == -1 ? -1 : -2;
+	/* Only on failure: was it JSON at all, and Duo's page? */
+	switch (cursor_envelope(body, len)) {
+	case -1:
+		return -1;
+	case 1:
+		return -3;
+	default:
+		return -2;
+	}
 }
 
 static void
@@ -445,9 +452,8 @@ main(int argc, char *argv[])
 	buf_free(&line);
 
 	memset(&conf, 0, sizeof conf);
+	/* conf_load keeps the one copy and wipes DUO_SKEY. */
 	rc = conf_load(&conf, cpath, err);
-	/* Its one copy is in conf now; none stays in the environment. */
-	compat_env_wipe("DUO_SKEY");
 	if (rc == -1)
 		die(DUO_EXIT_USAGE, NULL, err);
 

@@ -504,9 +504,10 @@ struct http_opts {
 	 * The one validating pass over a 200 body, when not NULL (duo-get
 	 * takes its page here): 0 accepts it; -1 means the body is not
 	 * valid JSON (cut or garbled: retried as a temporary failure); -2
-	 * means valid but refused (no "stat":"OK" page of the right shape:
-	 * reported with Duo's code and message if it has them, not
-	 * retried).  err gets the reason.  When NULL, http_get checks the
+	 * means valid JSON but no "stat":"OK" page (reported with Duo's
+	 * code and message, not retried); -3 means a page of Duo's that
+	 * the reader refused (wrong shape, an injected control line: its
+	 * reason in err, not retried).  err gets the reason.  When NULL, http_get checks the
 	 * envelope itself (cursor_envelope).
 	 */
 	int		(*accept)(void *, const char *, size_t, char *);

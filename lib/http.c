@@ -878,8 +878,7 @@ attempt(struct http *h, const char *path, const struct sign_param *params,
 		if (h->opts.accept != NULL) {
 			env = h->opts.accept(h->opts.arg, h->body.p ?
 			    h->body.p : "", h->body.len, err);
-			if (env == -2 && cursor_envelope(h->body.p ?
-			    h->body.p : "", h->body.len) == 1) {
+			if (env == -3) {
 				/* A page of Duo's, refused by its reader
 				 * (wrong shape, an injected control line):
 				 * its reason, not Duo's. */

@@ -1124,13 +1124,7 @@ fmt_line(struct fmt *f, const char *line, size_t len, int flags,
 				    "object");
 			goto unparsed;
 		}
-		if (memchr(line, '\t', len) != NULL ||
-		    memchr(line, '\r', len) != NULL) {
-			buf_reset(&f->raw);
-			json_compact(&f->raw, line, len);
-			line = f->raw.p;
-			len = f->raw.len;
-		}
+		(void)fmt_flatten(&f->raw, &line, &len);
 		control(f, line, len, out);
 		return 0;
 	}

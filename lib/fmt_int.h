@@ -86,5 +86,12 @@ void	 fmt_emit(struct fmt *, int, const char *, size_t,
 	    const struct etime *, struct buf *);
 void	 fmt_emit_unparsed(struct fmt *, const char *, size_t, const char *,
 	    unsigned long, int64_t, const char *, struct buf *);
+/*
+ * A valid JSON line that is copied out as text (a control line, a -f
+ * json record) must not carry TAB or CR, which it can hold only as
+ * whitespace between tokens: when it does, *line and *len are made its
+ * compact text, kept in b.  Returns 1 when it did.
+ */
+int	 fmt_flatten(struct buf *, const char **, size_t *);
 
 #endif

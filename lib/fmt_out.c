@@ -753,18 +753,9 @@ emit_json(struct fmt *f, const char *line, size_t len, const struct etime *et,
 	size_t b = (size_t)f->js.tok[0].start + 1;
 	struct buf c;
 
-	/*
-	 * TAB and CR can only be whitespace between tokens of a valid
-	 * record; such a record comes out compact, so no raw control byte
-	 * reaches the line.
-	 */
 	buf_init(&c);
-	if (memchr(line, '\r', len) != NULL || memchr(line, '\t', len) != NULL) {
-		json_compact(&c, line, len);
-		line = c.p;
-		len = c.len;
+	if (fmt_flatten(&c, &line, &len))
 		b = 1;
-	}
 	addlit(o, line, b);
 	ADDS(o, "\"duo_time\":\"");
 	addlit(o, et->iso, 25);
@@ -774,6 +765,19 @@ emit_json(struct fmt *f, const char *line, size_t len, const struct etime *et,
 	addlit(o, line + b, len - b);
 	xbuf_addc(o, '\n');
 	buf_free(&c);
+}
+
+int
+fmt_flatten(struct buf *b, const char **line, size_t *len)
+{
+	if (memchr(*line, '\r', *len) == NULL &&
+	    memchr(*line, '\t', *len) == NULL)
+		return 0;
+	buf_reset(b);
+	json_compact(b, *line, *len);
+	*line = b->p;
+	*len = b->len;
+	return 1;
 }
 
 /* ---- UNPARSED ---- */
